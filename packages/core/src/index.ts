@@ -1,0 +1,48 @@
+export type { ActionDigest, ActionDigestInput } from './action-digest.js';
+export { computeActionDigest } from './action-digest.js';
+export type { CustodyErrorCode, CustodyErrorOptions } from './errors.js';
+export { CustodyError, describeValue } from './errors.js';
+export { globToRegExp, matchesAny } from './glob.js';
+export { canonicalize, canonicalObject } from './ledger/canonical-json.js';
+export { envelopeJson, payloadCommitment, sealEvent } from './ledger/chain.js';
+export type { LedgerCheckpoint } from './ledger/checkpoint.js';
+export { checkpointRoot, createCheckpoint } from './ledger/checkpoint.js';
+export type { ChainHead, EventDraft, EventType, LedgerEvent } from './ledger/event.js';
+export { EventTypes, GENESIS_HASH, LEDGER_SCHEMA_VERSION } from './ledger/event.js';
+export { sha256Hex } from './ledger/hash.js';
+export type {
+  LedgerProblem,
+  LedgerProblemCode,
+  LedgerProblemKind,
+  LedgerVerification,
+  VerifyLedgerOptions,
+} from './ledger/verify.js';
+export { verifyLedger } from './ledger/verify.js';
+export type {
+  ApproverRequirement,
+  DecisionEffect,
+  PolicyDecision,
+  PolicyEngine,
+  PolicyRef,
+  PolicyRequest,
+  PolicyRunContext,
+} from './policy.js';
+export type { AgentIdentity, Principal, PrincipalKind, ResourceScope } from './principal.js';
+export { principalRef, RESOURCE_LEVELS, resourceOutsideScope, scopeGranted } from './principal.js';
+export type { ApprovalQuery, ApprovalRequest, ApprovalStatus, ApprovalStore } from './stores/approval-store.js';
+export type {
+  IdempotencyClaim,
+  IdempotencyClaimRequest,
+  IdempotencyRecord,
+  IdempotencyStore,
+} from './stores/idempotency-store.js';
+export type { LedgerPage, LedgerQuery, LedgerStore } from './stores/ledger-store.js';
+export { eventToolName, matchesLedgerQuery, readAll } from './stores/ledger-store.js';
+export { InMemoryApprovalStore } from './stores/memory-approval-store.js';
+export { InMemoryIdempotencyStore } from './stores/memory-idempotency-store.js';
+export { InMemoryLedgerStore } from './stores/memory-ledger-store.js';
+export type { MemoryStores } from './stores/memory-stores.js';
+export { createMemoryStores } from './stores/memory-stores.js';
+export type { RuntimeStores } from './stores/stores.js';
+export type { AnyTool, EffectClass, Tool, ToolContext, ToolSpec, VerifyOutcome } from './tool.js';
+export { defineTool, EFFECT_CLASSES } from './tool.js';

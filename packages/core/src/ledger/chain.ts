@@ -1,0 +1,72 @@
+import { canonicalize } from './canonical-json.js';
+import { type ChainHead, type EventDraft, GENESIS_HASH, LEDGER_SCHEMA_VERSION, type LedgerEvent } from './event.js';
+import { randomHex, sha256Hex } from './hash.js';
+
+/** The canonical JSON of an event's envelope: every field except `hash`, `payload` and `salt`. */
+export function envelopeJson(event: Omit<LedgerEvent, 'hash' | 'payload' | 'salt'>): string {
+  // Keys are written in RFC 8785 order by hand; the fields are strings, integers and nulls, for
+  // which JSON.stringify emits exactly the canonical form (asserted against json-canonicalize).
+  return (
+    '{"actor":' +
+    JSON.stringify(event.actor) +
+    ',"id":' +
+    JSON.stringify(event.id) +
+    ',"payloadHash":' +
+    JSON.stringify(event.payloadHash) +
+    ',"prevHash":' +
+    JSON.stringify(event.prevHash) +
+    ',"runId":' +
+    JSON.stringify(event.runId) +
+    ',"schemaVersion":' +
+    JSON.stringify(event.schemaVersion) +
+    ',"seq":' +
+    JSON.stringify(event.seq) +
+    ',"spanId":' +
+    JSON.stringify(event.spanId) +
+    ',"stream":' +
+    JSON.stringify(event.stream) +
+    ',"tenant":' +
+    JSON.stringify(event.tenant) +
+    ',"traceId":' +
+    JSON.stringify(event.traceId) +
+    ',"ts":' +
+    JSON.stringify(event.ts) +
+    ',"type":' +
+    JSON.stringify(event.type) +
+    '}'
+  );
+}
+
+/** The salted commitment to a payload that the envelope carries. */
+export function payloadCommitment(salt: string, payloadCanonicalJson: string): string {
+  return sha256Hex(salt + payloadCanonicalJson);
+}
+
+/**
+ * Turns a draft into the next event of its stream: assigns seq and id, commits to the payload and
+ * links to `prev`. Throws `CUSTODY_CANONICAL_INVALID` if the payload is not faithful JSON, before
+ * anything is written.
+ *
+ * @param payloadJson the payload's canonical JSON when the caller already has it (hot path).
+ */
+export function sealEvent<P>(draft: EventDraft<P>, prev: ChainHead | undefined, payloadJson?: string): LedgerEvent<P> {
+  const json = payloadJson ?? canonicalize(draft.payload);
+  const salt = randomHex(16);
+  const seq = prev ? prev.seq + 1 : 0;
+  const envelope = {
+    schemaVersion: LEDGER_SCHEMA_VERSION,
+    id: `${draft.stream}:${seq}`,
+    stream: draft.stream,
+    seq,
+    runId: draft.runId,
+    traceId: draft.traceId,
+    spanId: draft.spanId,
+    ts: draft.ts,
+    type: draft.type,
+    tenant: draft.tenant,
+    actor: draft.actor,
+    payloadHash: payloadCommitment(salt, json),
+    prevHash: prev ? prev.hash : GENESIS_HASH,
+  } as const;
+  return { ...envelope, hash: sha256Hex(envelopeJson(envelope)), payload: draft.payload, salt };
+}

@@ -1,0 +1,94 @@
+import type { ChainHead, LedgerEvent } from '../ledger/event.js';
+
+/** Filters for reading the ledger. Every field narrows; all are optional. */
+export interface LedgerQuery {
+  readonly runId?: string;
+  readonly stream?: string;
+  readonly traceId?: string;
+  readonly tenant?: string;
+  /** One event type or several. */
+  readonly type?: string | readonly string[];
+  /** `kind:id` of the actor. */
+  readonly actor?: string;
+  /** Tool name, for tool events. */
+  readonly tool?: string;
+  /** Inclusive ISO 8601 lower bound on `ts`. */
+  readonly from?: string;
+  /** Exclusive ISO 8601 upper bound on `ts`. */
+  readonly to?: string;
+  /** Page size (default 1000). */
+  readonly limit?: number;
+  /** Opaque cursor from a previous page's `nextCursor`. */
+  readonly cursor?: string;
+}
+
+/** One page of events, in the order they were appended. */
+export interface LedgerPage {
+  readonly events: readonly LedgerEvent[];
+  /** Present when more events match. */
+  readonly nextCursor?: string;
+}
+
+/**
+ * The ledger port: an append-only store of sealed events.
+ *
+ * Contract every adapter keeps (the conformance suite checks it):
+ * - `append` is atomic for its batch and resolves only once the events are durable.
+ * - Each event must extend its stream: `seq` is the head's seq + 1 (0 for a new stream) and
+ *   `prevHash` the head's hash. Anything else rejects with `CUSTODY_LEDGER_CONFLICT` and writes
+ *   nothing, so two writers can never fork a stream.
+ * - Re-appending an event that is already stored, byte for byte, is a no-op.
+ * - `read` returns events in append order.
+ */
+export interface LedgerStore {
+  readonly specificationVersion: 'v1';
+  append(events: readonly LedgerEvent[], options?: { signal?: AbortSignal }): Promise<void>;
+  head(stream: string): Promise<ChainHead | undefined>;
+  read(query?: LedgerQuery, options?: { signal?: AbortSignal }): Promise<LedgerPage>;
+  close?(): Promise<void>;
+}
+
+/** The tool name a tool event is about, if any (read from its payload). */
+export function eventToolName(event: LedgerEvent): string | undefined {
+  const payload = event.payload as { tool?: unknown } | null;
+  return payload && typeof payload.tool === 'string' ? payload.tool : undefined;
+}
+
+/** True when `event` passes every filter of `query` (cursor and limit aside). */
+export function matchesLedgerQuery(event: LedgerEvent, query: LedgerQuery): boolean {
+  if (query.runId !== undefined && event.runId !== query.runId) return false;
+  if (query.stream !== undefined && event.stream !== query.stream) return false;
+  if (query.traceId !== undefined && event.traceId !== query.traceId) return false;
+  if (query.tenant !== undefined && event.tenant !== query.tenant) return false;
+  if (query.actor !== undefined && event.actor !== query.actor) return false;
+  if (query.type !== undefined) {
+    if (typeof query.type === 'string' ? event.type !== query.type : !query.type.includes(event.type)) return false;
+  }
+  if (query.tool !== undefined && eventToolName(event) !== query.tool) return false;
+  if (query.from !== undefined && event.ts < query.from) return false;
+  if (query.to !== undefined && event.ts >= query.to) return false;
+  return true;
+}
+
+/**
+ * Reads every page of a query. Convenient for tests, exports and verification of one run.
+ *
+ * @example
+ * ```ts
+ * const events = await readAll(stores.ledger, { runId: run.runId });
+ * ```
+ */
+export async function readAll(
+  ledger: LedgerStore,
+  query: LedgerQuery = {},
+  options: { signal?: AbortSignal } = {},
+): Promise<LedgerEvent[]> {
+  const events: LedgerEvent[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await ledger.read(cursor === undefined ? query : { ...query, cursor }, options);
+    events.push(...page.events);
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+  return events;
+}
