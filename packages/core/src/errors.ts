@@ -78,7 +78,8 @@ export function invalidArgument(message: string, details?: Record<string, unknow
 /** Renders any value briefly for an error message: `got -5`, `got "abc"`, `got object`. */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'undefined';
-  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
   if (typeof value === 'number' || typeof value === 'boolean' || value === null) return String(value);
   if (typeof value === 'bigint') return `${value}n (a BigInt)`;
   if (Array.isArray(value)) return `an array of ${value.length}`;

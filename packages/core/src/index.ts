@@ -1,8 +1,31 @@
 export type { ActionDigest, ActionDigestInput } from './action-digest.js';
 export { computeActionDigest } from './action-digest.js';
+export type {
+  CallDenied,
+  CallFailed,
+  CallInvalid,
+  CallOk,
+  CallPendingApproval,
+  CallResult,
+  InputIssue,
+  ToolInput,
+  ToolOutput,
+} from './call-result.js';
+export type { Clock } from './clock.js';
+export { systemClock } from './clock.js';
+export type {
+  ModelProvider,
+  ModelRequest,
+  ModelResponse,
+  ModelToolCall,
+  RetrievedDocument,
+  Retriever,
+} from './doors.js';
 export type { CustodyErrorCode, CustodyErrorOptions } from './errors.js';
 export { CustodyError, describeValue } from './errors.js';
 export { globToRegExp, matchesAny } from './glob.js';
+export type { IdKind, IdSource } from './ids.js';
+export { randomIds } from './ids.js';
 export { canonicalize, canonicalObject } from './ledger/canonical-json.js';
 export { envelopeJson, payloadCommitment, sealEvent } from './ledger/chain.js';
 export type { LedgerCheckpoint } from './ledger/checkpoint.js';
@@ -18,6 +41,7 @@ export type {
   VerifyLedgerOptions,
 } from './ledger/verify.js';
 export { verifyLedger } from './ledger/verify.js';
+export type { Mode, ModeTarget } from './mode.js';
 export type {
   ApproverRequirement,
   DecisionEffect,
@@ -29,7 +53,16 @@ export type {
 } from './policy.js';
 export type { AgentIdentity, Principal, PrincipalKind, ResourceScope } from './principal.js';
 export { principalRef, RESOURCE_LEVELS, resourceOutsideScope, scopeGranted } from './principal.js';
-export type { ApprovalQuery, ApprovalRequest, ApprovalStatus, ApprovalStore } from './stores/approval-store.js';
+export type { CallOptions, RunOutcome, VisibleTool } from './run.js';
+export { Run } from './run.js';
+export type { Runtime, RuntimeOptions, StartRunOptions } from './runtime.js';
+export { createRuntime } from './runtime.js';
+export type {
+  ApprovalQuery,
+  ApprovalRequest,
+  ApprovalStatus,
+  ApprovalStore,
+} from './stores/approval-store.js';
 export type {
   IdempotencyClaim,
   IdempotencyClaimRequest,
@@ -44,5 +77,6 @@ export { InMemoryLedgerStore } from './stores/memory-ledger-store.js';
 export type { MemoryStores } from './stores/memory-stores.js';
 export { createMemoryStores } from './stores/memory-stores.js';
 export type { RuntimeStores } from './stores/stores.js';
+export { CustodyAttributes, GenAiAttributes, GenAiOperations } from './telemetry/attributes.js';
 export type { AnyTool, EffectClass, Tool, ToolContext, ToolSpec, VerifyOutcome } from './tool.js';
 export { defineTool, EFFECT_CLASSES } from './tool.js';

@@ -52,15 +52,22 @@ export interface ToolSpec<I extends z.ZodType, O extends z.ZodType> {
   /** The function the app already has. */
   execute: (input: z.output<I>, context: ToolContext) => Promise<z.input<O>> | z.input<O>;
   /** Reads back after a write and says whether the world now matches the output. */
-  verify?: (call: { input: z.output<I>; output: z.output<O>; context: ToolContext }) =>
-    | Promise<VerifyOutcome>
-    | VerifyOutcome;
+  verify?: (call: {
+    input: z.output<I>;
+    output: z.output<O>;
+    context: ToolContext;
+  }) => Promise<VerifyOutcome> | VerifyOutcome;
   /** Undoes a completed call (used on a verification mismatch and by rollback). */
-  compensate?: (call: { input: z.output<I>; output: z.output<O>; context: ToolContext }) => Promise<void> | void;
+  compensate?: (call: {
+    input: z.output<I>;
+    output: z.output<O>;
+    context: ToolContext;
+  }) => Promise<void> | void;
 }
 
 /** A tool as the runtime holds it. Build one with {@link defineTool}. */
-export interface Tool<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType> extends ToolSpec<I, O> {
+export interface Tool<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.ZodType>
+  extends ToolSpec<I, O> {
   readonly scopes: readonly string[];
   /** The part of the name before the first dot (`stripe`). */
   readonly connector: string;
@@ -81,7 +88,11 @@ function isSchema(value: unknown): value is z.ZodType {
 /** Makes a top-level zod object reject unknown keys unless it already says what to do with them. */
 function strictInput<I extends z.ZodType>(schema: I): I {
   const candidate = schema as unknown as { def?: { type?: string; catchall?: unknown }; strict?: () => I };
-  if (candidate.def?.type === 'object' && candidate.def.catchall === undefined && typeof candidate.strict === 'function') {
+  if (
+    candidate.def?.type === 'object' &&
+    candidate.def.catchall === undefined &&
+    typeof candidate.strict === 'function'
+  ) {
     return candidate.strict();
   }
   return schema;
@@ -105,7 +116,8 @@ function strictInput<I extends z.ZodType>(schema: I): I {
  * ```
  */
 export function defineTool<I extends z.ZodType, O extends z.ZodType>(spec: ToolSpec<I, O>): Tool<I, O> {
-  if (typeof spec !== 'object' || spec === null) throw invalidArgument(`defineTool expects an object, got ${describeValue(spec)}`);
+  if (typeof spec !== 'object' || spec === null)
+    throw invalidArgument(`defineTool expects an object, got ${describeValue(spec)}`);
   const { name, version, effect } = spec;
   if (typeof name !== 'string' || !TOOL_NAME.test(name)) {
     throw invalidArgument(
@@ -113,14 +125,17 @@ export function defineTool<I extends z.ZodType, O extends z.ZodType>(spec: ToolS
     );
   }
   if (typeof version !== 'string' || version.trim() === '') {
-    throw invalidArgument(`tool "${name}" needs a version string such as "1.0.0", got ${describeValue(version)}`);
+    throw invalidArgument(
+      `tool "${name}" needs a version string such as "1.0.0", got ${describeValue(version)}`,
+    );
   }
   if (!EFFECT_CLASSES.includes(effect)) {
     throw invalidArgument(
       `tool "${name}" effect must be one of ${EFFECT_CLASSES.join(', ')}, got ${describeValue(effect)}`,
     );
   }
-  if (!isSchema(spec.input)) throw invalidArgument(`tool "${name}" input must be a zod schema, got ${describeValue(spec.input)}`);
+  if (!isSchema(spec.input))
+    throw invalidArgument(`tool "${name}" input must be a zod schema, got ${describeValue(spec.input)}`);
   if (!isSchema(spec.output)) {
     throw invalidArgument(`tool "${name}" output must be a zod schema, got ${describeValue(spec.output)}`);
   }
@@ -129,12 +144,16 @@ export function defineTool<I extends z.ZodType, O extends z.ZodType>(spec: ToolS
   }
   for (const key of ['verify', 'compensate', 'resource'] as const) {
     if (spec[key] !== undefined && typeof spec[key] !== 'function') {
-      throw invalidArgument(`tool "${name}" ${key} must be a function when given, got ${describeValue(spec[key])}`);
+      throw invalidArgument(
+        `tool "${name}" ${key} must be a function when given, got ${describeValue(spec[key])}`,
+      );
     }
   }
   const scopes = spec.scopes ?? [];
   if (!Array.isArray(scopes) || scopes.some((scope) => typeof scope !== 'string' || scope === '')) {
-    throw invalidArgument(`tool "${name}" scopes must be an array of non-empty strings, got ${describeValue(scopes)}`);
+    throw invalidArgument(
+      `tool "${name}" scopes must be an array of non-empty strings, got ${describeValue(scopes)}`,
+    );
   }
   const dot = name.indexOf('.');
   return Object.freeze({

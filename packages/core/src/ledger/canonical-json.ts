@@ -24,9 +24,13 @@ export function canonicalize(value: unknown): string {
 }
 
 function fail(path: string, what: string, fix: string): never {
-  throw new CustodyError('CUSTODY_CANONICAL_INVALID', `value at ${path} cannot be recorded: ${what}; ${fix}`, {
-    details: { path },
-  });
+  throw new CustodyError(
+    'CUSTODY_CANONICAL_INVALID',
+    `value at ${path} cannot be recorded: ${what}; ${fix}`,
+    {
+      details: { path },
+    },
+  );
 }
 
 function encodeString(value: string, path: string): string {
@@ -65,7 +69,11 @@ function encode(value: unknown, path: string, stack: object[]): string {
       }
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) {
-        fail(path, `got ${describeValue(value)}`, 'convert it to plain JSON first (for a Date, use toISOString())');
+        fail(
+          path,
+          `got ${describeValue(value)}`,
+          'convert it to plain JSON first (for a Date, use toISOString())',
+        );
       }
       stack.push(value);
       const record = value as Record<string, unknown>;

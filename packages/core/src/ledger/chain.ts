@@ -1,5 +1,11 @@
 import { canonicalize } from './canonical-json.js';
-import { type ChainHead, type EventDraft, GENESIS_HASH, LEDGER_SCHEMA_VERSION, type LedgerEvent } from './event.js';
+import {
+  type ChainHead,
+  type EventDraft,
+  GENESIS_HASH,
+  LEDGER_SCHEMA_VERSION,
+  type LedgerEvent,
+} from './event.js';
 import { randomHex, sha256Hex } from './hash.js';
 
 /** The canonical JSON of an event's envelope: every field except `hash`, `payload` and `salt`. */
@@ -49,7 +55,11 @@ export function payloadCommitment(salt: string, payloadCanonicalJson: string): s
  *
  * @param payloadJson the payload's canonical JSON when the caller already has it (hot path).
  */
-export function sealEvent<P>(draft: EventDraft<P>, prev: ChainHead | undefined, payloadJson?: string): LedgerEvent<P> {
+export function sealEvent<P>(
+  draft: EventDraft<P>,
+  prev: ChainHead | undefined,
+  payloadJson?: string,
+): LedgerEvent<P> {
   const json = payloadJson ?? canonicalize(draft.payload);
   const salt = randomHex(16);
   const seq = prev ? prev.seq + 1 : 0;

@@ -1,6 +1,6 @@
 import { canonicalize } from './canonical-json.js';
 import { envelopeJson, payloadCommitment } from './chain.js';
-import { type LedgerCheckpoint, checkpointRoot } from './checkpoint.js';
+import { checkpointRoot, type LedgerCheckpoint } from './checkpoint.js';
 import { GENESIS_HASH, LEDGER_SCHEMA_VERSION, type LedgerEvent } from './event.js';
 import { sha256Hex } from './hash.js';
 
@@ -58,7 +58,12 @@ export type LedgerVerification =
       /** True when a checkpoint was given and every stream reached its checkpointed head. */
       readonly checkpointVerified: boolean;
     }
-  | { readonly ok: false; readonly events: number; readonly streams: number; readonly problem: LedgerProblem };
+  | {
+      readonly ok: false;
+      readonly events: number;
+      readonly streams: number;
+      readonly problem: LedgerProblem;
+    };
 
 /** Options for {@link verifyLedger}. */
 export interface VerifyLedgerOptions {
@@ -96,7 +101,10 @@ const HEX64 = /^[0-9a-f]{64}$/;
  * if (!result.ok) console.error(result.problem.kind, 'at', result.problem.index, result.problem.message);
  * ```
  */
-export function verifyLedger(events: readonly LedgerEvent[], options: VerifyLedgerOptions = {}): LedgerVerification {
+export function verifyLedger(
+  events: readonly LedgerEvent[],
+  options: VerifyLedgerOptions = {},
+): LedgerVerification {
   const streams = new Map<string, StreamState>();
   const checkpointHeads = options.checkpoint?.heads;
   let redacted = 0;
@@ -117,7 +125,11 @@ export function verifyLedger(events: readonly LedgerEvent[], options: VerifyLedg
   if (options.checkpoint) {
     const { count, heads, root } = options.checkpoint;
     if (checkpointRoot(count, heads) !== root) {
-      return failure('CHECKPOINT_MISMATCH', 0, 'the checkpoint itself was altered: its root does not match its heads');
+      return failure(
+        'CHECKPOINT_MISMATCH',
+        0,
+        'the checkpoint itself was altered: its root does not match its heads',
+      );
     }
   }
 
@@ -136,7 +148,12 @@ export function verifyLedger(events: readonly LedgerEvent[], options: VerifyLedg
     }
     if (event.payload === null || event.salt === null) {
       if (event.payload !== null || event.salt !== null) {
-        return failure('PAYLOAD_MISSING', index, `event ${event.id} has a payload or a salt but not both`, event);
+        return failure(
+          'PAYLOAD_MISSING',
+          index,
+          `event ${event.id} has a payload or a salt but not both`,
+          event,
+        );
       }
       redacted++;
     } else {
@@ -144,7 +161,12 @@ export function verifyLedger(events: readonly LedgerEvent[], options: VerifyLedg
       try {
         json = canonicalize(event.payload);
       } catch (error) {
-        return failure('PAYLOAD_MISMATCH', index, `event ${event.id} payload is not JSON: ${String(error)}`, event);
+        return failure(
+          'PAYLOAD_MISMATCH',
+          index,
+          `event ${event.id} payload is not JSON: ${String(error)}`,
+          event,
+        );
       }
       if (payloadCommitment(event.salt, json) !== event.payloadHash) {
         return failure('PAYLOAD_MISMATCH', index, `event ${event.id} payload was altered`, event);
@@ -166,7 +188,12 @@ export function verifyLedger(events: readonly LedgerEvent[], options: VerifyLedg
         );
       }
       if (event.prevHash !== startPrev) {
-        return failure('PREV_MISMATCH', index, `event ${event.id} does not link to the start of its stream`, event);
+        return failure(
+          'PREV_MISMATCH',
+          index,
+          `event ${event.id} does not link to the start of its stream`,
+          event,
+        );
       }
       streams.set(event.stream, { seq: event.seq, hash: event.hash, previousHash: event.prevHash });
     } else {
@@ -180,12 +207,22 @@ export function verifyLedger(events: readonly LedgerEvent[], options: VerifyLedg
         );
       }
       if (event.seq < state.seq) {
-        return failure('REORDERED', index, `event ${event.id} comes after seq ${state.seq}: events were reordered`, event);
+        return failure(
+          'REORDERED',
+          index,
+          `event ${event.id} comes after seq ${state.seq}: events were reordered`,
+          event,
+        );
       }
       if (event.seq > expected) {
         const laterIndex = findLater(events, index + 1, event.stream, expected);
         return laterIndex >= 0
-          ? failure('REORDERED', index, `seq ${expected} of stream ${event.stream} appears later: events were reordered`, event)
+          ? failure(
+              'REORDERED',
+              index,
+              `seq ${expected} of stream ${event.stream} appears later: events were reordered`,
+              event,
+            )
           : failure(
               'SEQ_GAP',
               index,
@@ -208,14 +245,19 @@ export function verifyLedger(events: readonly LedgerEvent[], options: VerifyLedg
       state.hash = event.hash;
     }
     const checkpointed = checkpointHeads?.[event.stream];
-    if (checkpointed && checkpointed.seq === event.seq) streams.get(event.stream)!.hashAtCheckpoint = event.hash;
+    if (checkpointed && checkpointed.seq === event.seq)
+      streams.get(event.stream)!.hashAtCheckpoint = event.hash;
   }
 
   if (checkpointHeads) {
     for (const [stream, head] of Object.entries(checkpointHeads)) {
       const state = streams.get(stream);
       if (!state) {
-        return failure('TRUNCATED', events.length, `stream ${stream} is in the checkpoint but has no events: it was deleted`);
+        return failure(
+          'TRUNCATED',
+          events.length,
+          `stream ${stream} is in the checkpoint but has no events: it was deleted`,
+        );
       }
       if (state.seq < head.seq) {
         return failure(
@@ -252,11 +294,13 @@ function findLater(events: readonly LedgerEvent[], from: number, stream: string,
 
 function checkShape(event: LedgerEvent): string | undefined {
   if (typeof event !== 'object' || event === null) return 'not an object';
-  if (event.schemaVersion !== LEDGER_SCHEMA_VERSION) return `unknown schemaVersion ${String(event.schemaVersion)}`;
+  if (event.schemaVersion !== LEDGER_SCHEMA_VERSION)
+    return `unknown schemaVersion ${String(event.schemaVersion)}`;
   if (typeof event.stream !== 'string' || event.stream === '') return 'stream must be a non-empty string';
   if (!Number.isSafeInteger(event.seq) || event.seq < 0) return 'seq must be a non-negative integer';
   if (typeof event.hash !== 'string' || !HEX64.test(event.hash)) return 'hash must be 64 hex characters';
-  if (typeof event.prevHash !== 'string' || !HEX64.test(event.prevHash)) return 'prevHash must be 64 hex characters';
+  if (typeof event.prevHash !== 'string' || !HEX64.test(event.prevHash))
+    return 'prevHash must be 64 hex characters';
   if (typeof event.payloadHash !== 'string' || !HEX64.test(event.payloadHash)) {
     return 'payloadHash must be 64 hex characters';
   }

@@ -45,6 +45,13 @@ export interface LedgerStore {
   append(events: readonly LedgerEvent[], options?: { signal?: AbortSignal }): Promise<void>;
   head(stream: string): Promise<ChainHead | undefined>;
   read(query?: LedgerQuery, options?: { signal?: AbortSignal }): Promise<LedgerPage>;
+  /**
+   * Optional capability: erase the payload and salt of one stored event (set both to null),
+   * the only change an append-only ledger allows. The envelope, and so the chain, stays intact.
+   * The runtime records the redaction itself as an event; this only erases. Resolves false when
+   * no event has that id.
+   */
+  erasePayload?(eventId: string, options?: { signal?: AbortSignal }): Promise<boolean>;
   close?(): Promise<void>;
 }
 
@@ -62,7 +69,8 @@ export function matchesLedgerQuery(event: LedgerEvent, query: LedgerQuery): bool
   if (query.tenant !== undefined && event.tenant !== query.tenant) return false;
   if (query.actor !== undefined && event.actor !== query.actor) return false;
   if (query.type !== undefined) {
-    if (typeof query.type === 'string' ? event.type !== query.type : !query.type.includes(event.type)) return false;
+    if (typeof query.type === 'string' ? event.type !== query.type : !query.type.includes(event.type))
+      return false;
   }
   if (query.tool !== undefined && eventToolName(event) !== query.tool) return false;
   if (query.from !== undefined && event.ts < query.from) return false;

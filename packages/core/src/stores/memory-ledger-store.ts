@@ -50,6 +50,15 @@ export class InMemoryLedgerStore implements LedgerStore {
     for (const [stream, head] of heads) this.#heads.set(stream, head);
   }
 
+  async erasePayload(eventId: string): Promise<boolean> {
+    const event = this.#byId.get(eventId);
+    if (!event) return false;
+    const erased: LedgerEvent = { ...event, payload: null, salt: null };
+    this.#byId.set(eventId, erased);
+    this.#events[this.#events.indexOf(event)] = erased;
+    return true;
+  }
+
   async head(stream: string): Promise<ChainHead | undefined> {
     return this.#heads.get(stream);
   }

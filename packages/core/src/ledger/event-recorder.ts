@@ -1,0 +1,90 @@
+import { CustodyError } from '../errors.js';
+import type { LedgerStore } from '../stores/ledger-store.js';
+import { sealEvent } from './chain.js';
+import type { ChainHead, EventType, LedgerEvent } from './event.js';
+
+/** The envelope fields a recorder fills in the same way for every event of its stream. */
+export interface RecorderIdentity {
+  readonly stream: string;
+  readonly runId: string | null;
+  readonly traceId: string | null;
+  readonly tenant: string;
+  readonly actor: string;
+}
+
+/**
+ * The single writer of one stream. Seals events synchronously, in call order (so parallel tool
+ * calls of one run still form one linear chain), and writes them to the store in batches on
+ * `flush`, one batch at a time. A batch the store refused stays queued, ahead of later events,
+ * and is written by the next flush: nothing recorded is dropped.
+ */
+export class EventRecorder {
+  #head: ChainHead | undefined;
+  #pending: LedgerEvent[] = [];
+  #writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly store: LedgerStore,
+    private readonly identity: RecorderIdentity,
+    private readonly now: () => number,
+    head?: ChainHead,
+  ) {
+    this.#head = head;
+  }
+
+  /** Seals the next event. Throws `CUSTODY_CANONICAL_INVALID` (recording nothing) on a bad payload. */
+  record(type: EventType, payload: unknown, spanId: string | null, payloadJson?: string): LedgerEvent {
+    const id = this.identity;
+    const event = sealEvent(
+      {
+        stream: id.stream,
+        runId: id.runId,
+        traceId: id.traceId,
+        spanId,
+        ts: new Date(this.now()).toISOString(),
+        type,
+        tenant: id.tenant,
+        actor: id.actor,
+        payload,
+      },
+      this.#head,
+      payloadJson,
+    );
+    this.#head = { seq: event.seq, hash: event.hash };
+    this.#pending.push(event);
+    return event;
+  }
+
+  /** Writes everything recorded so far; resolves when it is durable in the store. */
+  flush(): Promise<void> {
+    const next = this.#writing.then(() => this.#writeBatch());
+    this.#writing = next.catch(() => undefined);
+    return next;
+  }
+
+  async #writeBatch(): Promise<void> {
+    if (this.#pending.length === 0) return;
+    const batch = this.#pending;
+    this.#pending = [];
+    try {
+      await this.store.append(batch);
+    } catch (error) {
+      this.#pending = batch.concat(this.#pending);
+      throw new CustodyError(
+        'CUSTODY_LEDGER_WRITE_FAILED',
+        `could not write ${batch.length} event(s) of stream ${this.identity.stream} to the ledger; ` +
+          'they stay queued and are written by the next flush. Check the ledger store.',
+        { cause: error, details: { stream: this.identity.stream, pending: this.#pending.length } },
+      );
+    }
+  }
+
+  /** Events recorded but not yet written. */
+  get pendingCount(): number {
+    return this.#pending.length;
+  }
+
+  get head(): ChainHead | undefined {
+    return this.#head;
+  }
+}

@@ -1,0 +1,1163 @@
+import {
+  type Context,
+  context as otelContext,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+import type { z } from 'zod';
+import { computeActionDigest } from './action-digest.js';
+import type { CallFailed, CallResult, InputIssue, ToolOutput } from './call-result.js';
+import type { ModelRequest, ModelResponse, RetrievedDocument, Retriever } from './doors.js';
+import { CustodyError, type CustodyErrorCode, describeValue, invalidArgument } from './errors.js';
+import { matchesAny } from './glob.js';
+import { canonicalize, canonicalObject } from './ledger/canonical-json.js';
+import { EventTypes } from './ledger/event.js';
+import type { EventRecorder } from './ledger/event-recorder.js';
+import { sha256Hex } from './ledger/hash.js';
+import { modeAllows } from './mode.js';
+import type { PolicyDecision, PolicyRequest, PolicyRunContext } from './policy.js';
+import {
+  type AgentIdentity,
+  type Principal,
+  principalRef,
+  type ResourceScope,
+  resourceOutsideScope,
+  scopeGranted,
+} from './principal.js';
+import type { RuntimeInternals } from './runtime-internals.js';
+import { CustodyAttributes, GenAiAttributes, GenAiOperations } from './telemetry/attributes.js';
+import type { AnyTool, ToolContext, VerifyOutcome } from './tool.js';
+
+/** How a run ended. */
+export type RunOutcome = 'succeeded' | 'failed' | 'abandoned' | 'rolled_back';
+
+const RUN_OUTCOMES: readonly RunOutcome[] = ['succeeded', 'failed', 'abandoned', 'rolled_back'];
+
+/** Options of {@link Run.call}. */
+export interface CallOptions {
+  /**
+   * Up to 255 characters. Defaults, for tools that change the world, to one derived from the run,
+   * the tool and the canonical input, so the same call in the same run never executes twice.
+   */
+  idempotencyKey?: string;
+  signal?: AbortSignal;
+}
+
+/** A tool as the model may see it: what `run.tools()` lists. */
+export interface VisibleTool {
+  readonly name: string;
+  readonly version: string;
+  readonly description: string | undefined;
+  readonly effect: AnyTool['effect'];
+  /** JSON Schema of the input, for the model's tool list. */
+  readonly inputSchema: unknown;
+}
+
+const NEVER_ABORTED = new AbortController().signal;
+const MAX_KEY_LENGTH = 255;
+
+/**
+ * One agent run: one principal, one agent, one resource scope, one trace. It is the only door
+ * between agent code and the world — tool calls, model calls, retrieval, time and ids all pass
+ * through it, so each is gated, recorded and can be replayed. Create one with
+ * `runtime.startRun()`.
+ */
+export class Run {
+  readonly runId: string;
+  readonly traceId: string;
+  readonly principal: Principal;
+  readonly onBehalfOf: Principal | undefined;
+  readonly agent: AgentIdentity;
+  readonly scope: ResourceScope;
+  readonly metadata: Readonly<Record<string, unknown>>;
+
+  readonly #rt: RuntimeInternals;
+  readonly #recorder: EventRecorder;
+  readonly #span: Span;
+  readonly #context: Context;
+  readonly #spanId: string;
+  readonly #policyRun: PolicyRunContext;
+  readonly #actorRef: string;
+  #ended = false;
+  #calls = 0;
+
+  /** @internal Use `runtime.startRun()`. */
+  constructor(init: {
+    runtime: RuntimeInternals;
+    runId: string;
+    traceId: string;
+    spanId: string;
+    span: Span;
+    context: Context;
+    recorder: EventRecorder;
+    principal: Principal;
+    onBehalfOf: Principal | undefined;
+    agent: AgentIdentity;
+    scope: ResourceScope;
+    metadata: Readonly<Record<string, unknown>>;
+  }) {
+    this.#rt = init.runtime;
+    this.runId = init.runId;
+    this.traceId = init.traceId;
+    this.#spanId = init.spanId;
+    this.#span = init.span;
+    this.#context = init.context;
+    this.#recorder = init.recorder;
+    this.principal = init.principal;
+    this.onBehalfOf = init.onBehalfOf;
+    this.agent = init.agent;
+    this.scope = init.scope;
+    this.metadata = init.metadata;
+    this.#actorRef = principalRef(init.principal);
+    this.#policyRun = {
+      runId: this.runId,
+      principal: this.principal,
+      onBehalfOf: this.onBehalfOf,
+      agent: this.agent,
+      scope: this.scope,
+      metadata: this.metadata,
+    };
+  }
+
+  /** True once {@link Run.end} was called. */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /**
+   * Calls a tool through the gated pipeline: resolve and allow-list, validate, mode, scopes and
+   * resource, policy, idempotency, execute, validate output, verify, record. Never throws for an
+   * outcome of the call itself; read `status`.
+   *
+   * @example
+   * ```ts
+   * const result = await run.call('stripe.refund', { chargeId: 'ch_1', amountCents: 1200 });
+   * if (result.status === 'ok') console.log(result.output.refundId);
+   * else if (result.status === 'pending_approval') console.log('waiting for', result.approval.approvers);
+   * else return result; // denied / invalid / failed: hand the reason to the model
+   * ```
+   */
+  async call<T extends AnyTool>(
+    tool: T,
+    input: unknown,
+    options?: CallOptions,
+  ): Promise<CallResult<ToolOutput<T>>>;
+  async call(tool: string, input: unknown, options?: CallOptions): Promise<CallResult>;
+  async call(toolOrName: AnyTool | string, input: unknown, options: CallOptions = {}): Promise<CallResult> {
+    this.#assertOpen('call a tool');
+    const name = typeof toolOrName === 'string' ? toolOrName : toolOrName?.name;
+    if (typeof name !== 'string') {
+      throw invalidArgument(`run.call expects a tool name or a tool, got ${describeValue(toolOrName)}`);
+    }
+    if (options.idempotencyKey !== undefined) assertIdempotencyKey(options.idempotencyKey);
+    const callId = this.#rt.ids.next('call');
+    this.#calls++;
+    const span = this.#rt.tracer.startSpan(
+      `${GenAiOperations.executeTool} ${name}`,
+      {
+        kind: SpanKind.INTERNAL,
+        attributes: {
+          [GenAiAttributes.operationName]: GenAiOperations.executeTool,
+          [GenAiAttributes.toolName]: name,
+          [GenAiAttributes.toolCallId]: callId,
+          [CustodyAttributes.runId]: this.runId,
+        },
+      },
+      this.#context,
+    );
+    const spanId = this.#spanIdOf(span);
+    try {
+      const result = await this.#pipeline(name, input, options, callId, span, spanId);
+      span.setAttribute(CustodyAttributes.callStatus, result.status);
+      if (result.status !== 'ok') {
+        span.setAttribute(
+          CustodyAttributes.callCode,
+          result.status === 'pending_approval' ? 'CUSTODY_APPROVAL_REQUIRED' : result.code,
+        );
+        if (result.status === 'failed')
+          span.setStatus({ code: SpanStatusCode.ERROR, message: result.message });
+      }
+      return result;
+    } finally {
+      span.end();
+    }
+  }
+
+  /**
+   * Like {@link Run.call} but returns the output and throws a {@link CustodyError} for every
+   * other outcome (its `code` says which: `CUSTODY_POLICY_DENIED`, `CUSTODY_APPROVAL_REQUIRED`, …).
+   */
+  async callOrThrow<T extends AnyTool>(
+    tool: T,
+    input: unknown,
+    options?: CallOptions,
+  ): Promise<ToolOutput<T>>;
+  async callOrThrow(tool: string, input: unknown, options?: CallOptions): Promise<unknown>;
+  async callOrThrow(tool: AnyTool | string, input: unknown, options: CallOptions = {}): Promise<unknown> {
+    const result = await this.call(tool as string, input, options);
+    switch (result.status) {
+      case 'ok':
+        return result.output;
+      case 'pending_approval':
+        throw new CustodyError(
+          'CUSTODY_APPROVAL_REQUIRED',
+          `tool "${result.tool}" needs approval (request ${result.approval.id})`,
+          { details: { callId: result.callId, approval: result.approval } },
+        );
+      case 'denied':
+        throw new CustodyError(result.code, result.reason, {
+          details: { callId: result.callId, tool: result.tool },
+        });
+      case 'invalid':
+        throw new CustodyError(result.code, result.message, {
+          details: { callId: result.callId, tool: result.tool, issues: result.issues },
+        });
+      case 'failed':
+        throw new CustodyError(result.code, result.message, {
+          cause: result.cause,
+          details: { callId: result.callId, tool: result.tool, executed: result.executed },
+        });
+    }
+  }
+
+  async #pipeline(
+    name: string,
+    rawInput: unknown,
+    options: CallOptions,
+    callId: string,
+    span: Span,
+    spanId: string,
+  ): Promise<CallResult> {
+    const rec = this.#recorder;
+    const tool = this.#rt.tools.get(name);
+
+    // 1. Resolve the tool and check the agent's allow-list.
+    if (!tool || !matchesAny(this.agent.tools, name)) {
+      this.#recordRawRequest(callId, name, rawInput, spanId);
+      const code: CustodyErrorCode = tool ? 'CUSTODY_TOOL_NOT_ALLOWED' : 'CUSTODY_TOOL_UNKNOWN';
+      const reason = tool
+        ? `agent "${this.agent.id}" may not call "${name}": it is not on the agent's tool allow-list`
+        : `tool "${name}" is not registered with this runtime (registered: ${this.#rt.toolNames()})`;
+      return this.#deny(callId, name, code, reason, spanId);
+    }
+    span.setAttribute(CustodyAttributes.toolVersion, tool.version);
+    span.setAttribute(CustodyAttributes.toolEffect, tool.effect);
+
+    // 2. Validate the input strictly. Nothing runs on invalid input.
+    const parsed: z.ZodSafeParseResult<unknown> = tool.input.safeParse(rawInput);
+    if (!parsed.success) {
+      const issues: InputIssue[] = parsed.error.issues.map((issue) => ({
+        path: issue.path.map(String).join('.'),
+        message: issue.message,
+        code: issue.code,
+      }));
+      const message = `tool "${name}" input is invalid: ${issues
+        .map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message))
+        .join('; ')}`;
+      this.#recordRawRequest(callId, name, rawInput, spanId);
+      rec.record(EventTypes.inputRejected, { callId, tool: name, issues }, spanId);
+      await this.#flushQuietly();
+      return { status: 'invalid', callId, tool: name, code: 'CUSTODY_INPUT_INVALID', message, issues };
+    }
+    const input = parsed.data;
+    let inputJson: string;
+    try {
+      inputJson = canonicalize(input);
+    } catch (error) {
+      const message = `tool "${name}" input cannot be recorded: ${(error as Error).message}`;
+      this.#recordRawRequest(callId, name, rawInput, spanId);
+      rec.record(EventTypes.inputRejected, { callId, tool: name, issues: [{ path: '', message }] }, spanId);
+      await this.#flushQuietly();
+      return {
+        status: 'invalid',
+        callId,
+        tool: name,
+        code: 'CUSTODY_CANONICAL_INVALID',
+        message,
+        issues: [{ path: '', message }],
+      };
+    }
+    const needsKey = tool.effect !== 'read' || options.idempotencyKey !== undefined;
+    const fingerprint = needsKey ? sha256Hex(`${name}\n${tool.version}\n${inputJson}`) : undefined;
+    const idempotencyKey = needsKey ? (options.idempotencyKey ?? `${this.runId}:${fingerprint}`) : undefined;
+    rec.record(
+      EventTypes.toolRequested,
+      { callId, tool: name, version: tool.version, effect: tool.effect, input, idempotencyKey },
+      spanId,
+      canonicalObject({
+        callId: JSON.stringify(callId),
+        effect: JSON.stringify(tool.effect),
+        idempotencyKey: idempotencyKey === undefined ? undefined : JSON.stringify(idempotencyKey),
+        input: inputJson,
+        tool: JSON.stringify(name),
+        version: JSON.stringify(tool.version),
+      }),
+    );
+
+    // 3. Mode: the kill switch and read-only safe mode.
+    const mode = this.#rt.modes.effective(this.scope.tenant, tool.connector);
+    if (!modeAllows(mode.mode, tool.effect)) {
+      span.setAttribute(CustodyAttributes.mode, mode.mode);
+      return this.#deny(
+        callId,
+        name,
+        'CUSTODY_MODE_BLOCKED',
+        `"${name}" (${tool.effect}) cannot run: mode is ${mode.mode} for ${describeModeTarget(mode.setAt)}`,
+        spanId,
+      );
+    }
+
+    // Scopes the tool requires, held by the acting principal (and by the user it acts for).
+    for (const required of tool.scopes) {
+      if (!scopeGranted(this.principal.scopes, required)) {
+        return this.#deny(
+          callId,
+          name,
+          'CUSTODY_SCOPE_MISSING',
+          `${this.#actorRef} lacks scope "${required}" required by "${name}"`,
+          spanId,
+        );
+      }
+      if (this.onBehalfOf?.scopes !== undefined && !scopeGranted(this.onBehalfOf.scopes, required)) {
+        return this.#deny(
+          callId,
+          name,
+          'CUSTODY_SCOPE_MISSING',
+          `${principalRef(this.onBehalfOf)}, on whose behalf the agent acts, lacks scope "${required}" required by "${name}"`,
+          spanId,
+        );
+      }
+    }
+
+    // Resource scoping: the call must stay inside the run's tenant / workspace / project / customer.
+    let resource: ResourceScope = this.scope;
+    if (tool.resource) {
+      let declared: Partial<ResourceScope>;
+      try {
+        declared = tool.resource(input) ?? {};
+      } catch (error) {
+        return this.#deny(
+          callId,
+          name,
+          'CUSTODY_RESOURCE_OUT_OF_SCOPE',
+          `could not resolve the resource of "${name}" (${(error as Error)?.message ?? String(error)}); denied`,
+          spanId,
+        );
+      }
+      const outside = resourceOutsideScope(this.scope, declared);
+      if (outside) {
+        return this.#deny(
+          callId,
+          name,
+          'CUSTODY_RESOURCE_OUT_OF_SCOPE',
+          `"${name}" targets ${outside.level} "${outside.got}" but this run is bound to ${outside.level} "${outside.expected}"`,
+          spanId,
+        );
+      }
+      resource = { ...this.scope, ...stripUndefined(declared) } as ResourceScope;
+    }
+
+    // 5. Policy.
+    const decision = await this.#decide(tool, input, resource);
+    rec.record(
+      EventTypes.policyDecided,
+      {
+        callId,
+        tool: name,
+        effect: decision.effect,
+        policy: decision.policy,
+        ruleIds: decision.ruleIds,
+        reasons: decision.reasons,
+        approvers: decision.approvers,
+        errors: decision.errors,
+      },
+      spanId,
+    );
+    span.setAttribute(CustodyAttributes.policyDecision, decision.effect);
+    span.setAttribute(CustodyAttributes.policyId, decision.policy.id);
+    span.setAttribute(CustodyAttributes.policyVersion, decision.policy.version);
+    span.setAttribute(CustodyAttributes.policyRuleIds, decision.ruleIds as string[]);
+
+    if (decision.effect === 'deny') {
+      await this.#flushQuietly();
+      const code: CustodyErrorCode = decision.errors?.length
+        ? 'CUSTODY_POLICY_ERROR'
+        : 'CUSTODY_POLICY_DENIED';
+      return {
+        status: 'denied',
+        callId,
+        tool: name,
+        code,
+        reason: decision.reasons.join('; ') || `policy ${decision.policy.id} denied "${name}"`,
+        decision,
+      };
+    }
+    if (decision.effect === 'require_approval') {
+      return this.#requestApproval(tool, input, resource, decision, callId, span, spanId);
+    }
+
+    // 6. Claim the idempotency key: a completed key returns its stored result, never executes again.
+    const tenant = this.scope.tenant;
+    if (idempotencyKey !== undefined && fingerprint !== undefined) {
+      const claim = await this.#rt.stores.idempotency.claim({
+        tenant,
+        key: idempotencyKey,
+        fingerprint,
+        callId,
+        leaseMs: this.#rt.idempotencyLeaseMs,
+        now: this.#rt.clock.now(),
+      });
+      if (claim.status !== 'claimed') {
+        span.setAttribute(CustodyAttributes.idempotencyHit, true);
+        return this.#idempotencyAnswer(claim, callId, name, idempotencyKey, decision, spanId);
+      }
+    }
+
+    // Write-ahead: the request and the decision are durable before anything touches the world.
+    try {
+      await rec.flush();
+    } catch (error) {
+      if (idempotencyKey !== undefined) await this.#releaseQuietly(tenant, idempotencyKey, callId);
+      return failedResult(
+        callId,
+        name,
+        'CUSTODY_LEDGER_WRITE_FAILED',
+        (error as Error).message,
+        true,
+        false,
+        error,
+      );
+    }
+    if (options.signal?.aborted) {
+      if (idempotencyKey !== undefined) await this.#releaseQuietly(tenant, idempotencyKey, callId);
+      rec.record(
+        EventTypes.toolResult,
+        { callId, tool: name, status: 'failed', code: 'CUSTODY_ABORTED', executed: false },
+        spanId,
+      );
+      await this.#flushQuietly();
+      return failedResult(
+        callId,
+        name,
+        'CUSTODY_ABORTED',
+        `call to "${name}" was aborted before it ran`,
+        true,
+        false,
+      );
+    }
+
+    // 7. Execute.
+    const context: ToolContext = {
+      signal: options.signal ?? NEVER_ABORTED,
+      idempotencyKey,
+      callId,
+      runId: this.runId,
+      principal: this.principal,
+      scope: resource,
+      attempt: 1,
+    };
+    const started = this.#rt.clock.now();
+    rec.record(EventTypes.executionAttempt, { callId, tool: name, attempt: 1 }, spanId);
+    let rawOutput: unknown;
+    try {
+      rawOutput = await otelContext.with(trace.setSpan(this.#context, span), () =>
+        tool.execute(input, context),
+      );
+    } catch (error) {
+      const aborted = context.signal.aborted;
+      const code: CustodyErrorCode = aborted ? 'CUSTODY_ABORTED' : 'CUSTODY_EXECUTION_FAILED';
+      const message = `tool "${name}" failed: ${errorMessage(error)}`;
+      return this.#finishFailed(
+        callId,
+        name,
+        code,
+        message,
+        !aborted,
+        error,
+        idempotencyKey,
+        fingerprint,
+        spanId,
+        started,
+      );
+    }
+
+    // 8. Validate the output, then verify writes.
+    const outputParsed: z.ZodSafeParseResult<unknown> = tool.output.safeParse(rawOutput);
+    if (!outputParsed.success) {
+      const detail = outputParsed.error.issues
+        .map((issue) => `${issue.path.map(String).join('.') || 'output'}: ${issue.message}`)
+        .join('; ');
+      const message = `tool "${name}" returned output that does not match its schema (${detail}); it did run`;
+      return this.#finishFailed(
+        callId,
+        name,
+        'CUSTODY_OUTPUT_INVALID',
+        message,
+        false,
+        undefined,
+        idempotencyKey,
+        fingerprint,
+        spanId,
+        started,
+      );
+    }
+    const output = outputParsed.data;
+    let verification: { ok: boolean; details?: unknown } | undefined;
+    if (tool.verify && tool.effect !== 'read') {
+      verification = await this.#verify(tool, input, output, context, spanId);
+      span.setAttribute(CustodyAttributes.verification, verification.ok ? 'ok' : 'mismatch');
+      if (!verification.ok) {
+        const compensated = await this.#compensate(tool, input, output, context, spanId);
+        const message =
+          `tool "${name}" ran but verification found the world does not match its output` +
+          (compensated === undefined
+            ? ''
+            : compensated
+              ? '; the action was compensated'
+              : '; compensation failed');
+        return this.#finishFailed(
+          callId,
+          name,
+          'CUSTODY_VERIFY_MISMATCH',
+          message,
+          false,
+          undefined,
+          idempotencyKey,
+          fingerprint,
+          spanId,
+          started,
+        );
+      }
+    }
+
+    // 9. Record the result and complete the idempotency record.
+    try {
+      rec.record(
+        EventTypes.toolResult,
+        { callId, tool: name, status: 'ok', output, durationMs: this.#rt.clock.now() - started },
+        spanId,
+      );
+    } catch (error) {
+      const message = `tool "${name}" ran, but its output cannot be recorded: ${errorMessage(error)}`;
+      return this.#finishFailed(
+        callId,
+        name,
+        'CUSTODY_CANONICAL_INVALID',
+        message,
+        false,
+        error,
+        idempotencyKey,
+        fingerprint,
+        spanId,
+        started,
+      );
+    }
+    if (idempotencyKey !== undefined && fingerprint !== undefined) {
+      await this.#rt.stores.idempotency.complete({
+        tenant,
+        key: idempotencyKey,
+        fingerprint,
+        callId,
+        outcome: { status: 'ok', output },
+        completedAt: this.#rt.clock.now(),
+        ttlMs: this.#rt.idempotencyTtlMs,
+      });
+    }
+    span.setAttribute(CustodyAttributes.idempotencyHit, false);
+    try {
+      await rec.flush();
+    } catch (error) {
+      return failedResult(
+        callId,
+        name,
+        'CUSTODY_LEDGER_WRITE_FAILED',
+        `tool "${name}" ran but its result could not be written yet: ${(error as Error).message}`,
+        false,
+        true,
+        error,
+      );
+    }
+    return verification
+      ? { status: 'ok', callId, tool: name, output, idempotencyHit: false, decision, verification }
+      : { status: 'ok', callId, tool: name, output, idempotencyHit: false, decision };
+  }
+
+  async #decide(tool: AnyTool, input: unknown, resource: ResourceScope): Promise<PolicyDecision> {
+    const request: PolicyRequest = {
+      tool: {
+        name: tool.name,
+        version: tool.version,
+        connector: tool.connector,
+        action: tool.action,
+        effect: tool.effect,
+        scopes: tool.scopes,
+      },
+      input,
+      resource,
+      run: this.#policyRun,
+    };
+    const policy = this.#rt.policy;
+    try {
+      const answer = policy.decide(request);
+      const decision = answer instanceof Promise ? await answer : answer;
+      if (!decision || !['allow', 'deny', 'require_approval'].includes(decision.effect)) {
+        throw new Error(
+          `policy returned ${describeValue(decision?.effect ?? decision)} instead of a decision`,
+        );
+      }
+      return decision;
+    } catch (error) {
+      // A policy that throws never allows.
+      return {
+        effect: 'deny',
+        policy: policy.ref,
+        ruleIds: [],
+        reasons: [`policy ${policy.ref.id} failed to decide: ${errorMessage(error)}`],
+        errors: [{ ruleId: '(policy)', message: errorMessage(error) }],
+      };
+    }
+  }
+
+  async #requestApproval(
+    tool: AnyTool,
+    input: unknown,
+    resource: ResourceScope,
+    decision: PolicyDecision,
+    callId: string,
+    span: Span,
+    spanId: string,
+  ): Promise<CallResult> {
+    const digest = computeActionDigest({
+      principal: this.principal,
+      onBehalfOf: this.onBehalfOf,
+      agent: this.agent,
+      tool,
+      resource,
+      input,
+      policy: decision.policy,
+    });
+    const now = this.#rt.clock.now();
+    const id = this.#rt.ids.next('approval');
+    const approvers = decision.approvers ?? [];
+    const expiresAt = new Date(now + this.#rt.approvalTtlMs).toISOString();
+    await this.#rt.stores.approvals.create({
+      id,
+      digest,
+      status: 'pending',
+      tenant: this.scope.tenant,
+      runId: this.runId,
+      callId,
+      tool: { name: tool.name, version: tool.version },
+      input,
+      resource,
+      requestedBy: this.#actorRef,
+      onBehalfOf: this.onBehalfOf ? principalRef(this.onBehalfOf) : null,
+      agent: { id: this.agent.id, version: this.agent.version },
+      approvers,
+      policy: decision.policy,
+      ruleIds: decision.ruleIds,
+      reasons: decision.reasons,
+      createdAt: new Date(now).toISOString(),
+      expiresAt,
+    });
+    this.#recorder.record(
+      EventTypes.approvalRequested,
+      { callId, tool: tool.name, approvalId: id, digest, approvers, expiresAt },
+      spanId,
+    );
+    span.setAttribute(CustodyAttributes.approvalId, id);
+    span.setAttribute(CustodyAttributes.approvalStatus, 'pending');
+    await this.#flushQuietly();
+    return {
+      status: 'pending_approval',
+      callId,
+      tool: tool.name,
+      approval: { id, digest, approvers, expiresAt },
+      decision,
+    };
+  }
+
+  async #idempotencyAnswer(
+    claim: Exclude<
+      Awaited<ReturnType<RuntimeInternals['stores']['idempotency']['claim']>>,
+      { status: 'claimed' }
+    >,
+    callId: string,
+    name: string,
+    key: string,
+    decision: PolicyDecision,
+    spanId: string,
+  ): Promise<CallResult> {
+    const payload: Record<string, unknown> = { callId, tool: name, key, status: claim.status };
+    if (claim.status === 'completed') payload.originalCallId = claim.record.callId;
+    this.#recorder.record(EventTypes.idempotencyHit, payload, spanId);
+    await this.#flushQuietly();
+    if (claim.status === 'in_progress') {
+      return failedResult(
+        callId,
+        name,
+        'CUSTODY_IDEMPOTENCY_IN_PROGRESS',
+        `another call with idempotency key "${key}" is executing; it was not run twice. Retry later to get its result`,
+        true,
+        false,
+      );
+    }
+    if (claim.status === 'conflict') {
+      return failedResult(
+        callId,
+        name,
+        'CUSTODY_IDEMPOTENCY_CONFLICT',
+        `idempotency key "${key}" was already used with different input; use a new key for a different call`,
+        false,
+        false,
+      );
+    }
+    const outcome = claim.record.outcome as {
+      status: string;
+      output?: unknown;
+      code?: CustodyErrorCode;
+      message?: string;
+    };
+    if (outcome.status === 'ok') {
+      return { status: 'ok', callId, tool: name, output: outcome.output, idempotencyHit: true, decision };
+    }
+    return failedResult(
+      callId,
+      name,
+      outcome.code ?? 'CUSTODY_EXECUTION_FAILED',
+      `${outcome.message ?? 'the earlier call failed'} (stored result of call ${claim.record.callId}; ` +
+        'pass a new idempotencyKey to try again)',
+      false,
+      false,
+    );
+  }
+
+  async #finishFailed(
+    callId: string,
+    name: string,
+    code: CustodyErrorCode,
+    message: string,
+    retryable: boolean,
+    cause: unknown,
+    idempotencyKey: string | undefined,
+    fingerprint: string | undefined,
+    spanId: string,
+    started: number,
+  ): Promise<CallFailed> {
+    this.#recorder.record(
+      EventTypes.toolResult,
+      {
+        callId,
+        tool: name,
+        status: 'failed',
+        code,
+        message,
+        executed: true,
+        error: cause === undefined ? undefined : errorRecord(cause),
+        durationMs: this.#rt.clock.now() - started,
+      },
+      spanId,
+    );
+    if (idempotencyKey !== undefined && fingerprint !== undefined) {
+      // The tool ran: its outcome is unknown to the world, so the key keeps the failure rather
+      // than letting a retry execute a second time.
+      await this.#rt.stores.idempotency.complete({
+        tenant: this.scope.tenant,
+        key: idempotencyKey,
+        fingerprint,
+        callId,
+        outcome: { status: 'failed', code, message },
+        completedAt: this.#rt.clock.now(),
+        ttlMs: this.#rt.idempotencyTtlMs,
+      });
+    }
+    await this.#flushQuietly();
+    return failedResult(callId, name, code, message, retryable, true, cause);
+  }
+
+  async #verify(
+    tool: AnyTool,
+    input: unknown,
+    output: unknown,
+    context: ToolContext,
+    spanId: string,
+  ): Promise<{ ok: boolean; details?: unknown }> {
+    let outcome: { ok: boolean; details?: unknown };
+    try {
+      const answer: VerifyOutcome = await tool.verify!({ input, output, context });
+      outcome =
+        typeof answer === 'boolean' ? { ok: answer } : { ok: answer.ok === true, details: answer.details };
+    } catch (error) {
+      outcome = { ok: false, details: { error: errorMessage(error) } };
+    }
+    try {
+      this.#recorder.record(
+        EventTypes.verification,
+        { callId: context.callId, tool: tool.name, ...outcome },
+        spanId,
+      );
+    } catch (error) {
+      this.#recorder.record(
+        EventTypes.verification,
+        {
+          callId: context.callId,
+          tool: tool.name,
+          ok: outcome.ok,
+          details: { unrecordable: errorMessage(error) },
+        },
+        spanId,
+      );
+    }
+    return outcome;
+  }
+
+  async #compensate(
+    tool: AnyTool,
+    input: unknown,
+    output: unknown,
+    context: ToolContext,
+    spanId: string,
+  ): Promise<boolean | undefined> {
+    if (!tool.compensate) return undefined;
+    try {
+      await tool.compensate({ input, output, context });
+      this.#recorder.record(
+        EventTypes.compensation,
+        { callId: context.callId, tool: tool.name, ok: true },
+        spanId,
+      );
+      return true;
+    } catch (error) {
+      this.#recorder.record(
+        EventTypes.compensation,
+        { callId: context.callId, tool: tool.name, ok: false, error: errorMessage(error) },
+        spanId,
+      );
+      return false;
+    }
+  }
+
+  async #deny(
+    callId: string,
+    name: string,
+    code: CustodyErrorCode,
+    reason: string,
+    spanId: string,
+  ): Promise<CallResult> {
+    this.#recorder.record(EventTypes.toolDenied, { callId, tool: name, code, reason }, spanId);
+    await this.#flushQuietly();
+    return { status: 'denied', callId, tool: name, code, reason };
+  }
+
+  /** Records what the agent asked for even when it is not valid or not recordable as given. */
+  #recordRawRequest(callId: string, name: string, rawInput: unknown, spanId: string): void {
+    try {
+      this.#recorder.record(EventTypes.toolRequested, { callId, tool: name, input: rawInput }, spanId);
+    } catch (error) {
+      this.#recorder.record(
+        EventTypes.toolRequested,
+        { callId, tool: name, input: null, inputUnrecordable: errorMessage(error) },
+        spanId,
+      );
+    }
+  }
+
+  /**
+   * Calls a model through the run's door, so the request and the answer are recorded (and a
+   * replay can answer from the recording). `role` names what the call is for (`planner`,
+   * `summarizer`); the budget router will route on it.
+   *
+   * @example
+   * ```ts
+   * const reply = await run.model('planner', { model: 'gpt-4.1-mini', messages });
+   * ```
+   */
+  async model(
+    role: string,
+    request: ModelRequest,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<ModelResponse> {
+    this.#assertOpen('call a model');
+    if (typeof role !== 'string' || role === '')
+      throw invalidArgument(`run.model role must be a non-empty string, got ${describeValue(role)}`);
+    if (typeof request?.model !== 'string' || !Array.isArray(request.messages)) {
+      throw invalidArgument('run.model request needs a model name and a messages array');
+    }
+    const provider = this.#rt.model;
+    if (!provider) {
+      throw invalidArgument(
+        'run.model was called but the runtime has no model provider: pass `model` to createRuntime',
+      );
+    }
+    const callId = this.#rt.ids.next('model');
+    const span = this.#rt.tracer.startSpan(
+      `${GenAiOperations.chat} ${request.model}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          [GenAiAttributes.operationName]: GenAiOperations.chat,
+          [GenAiAttributes.requestModel]: request.model,
+          [CustodyAttributes.modelRole]: role,
+          [CustodyAttributes.runId]: this.runId,
+          ...(request.provider ? { [GenAiAttributes.providerName]: request.provider } : {}),
+        },
+      },
+      this.#context,
+    );
+    const spanId = this.#spanIdOf(span);
+    const started = this.#rt.clock.now();
+    try {
+      const response = await otelContext.with(trace.setSpan(this.#context, span), () =>
+        provider(request, { role, runId: this.runId, signal: options.signal ?? NEVER_ABORTED }),
+      );
+      if (response.model) span.setAttribute(GenAiAttributes.responseModel, response.model);
+      if (response.usage?.inputTokens !== undefined)
+        span.setAttribute(GenAiAttributes.inputTokens, response.usage.inputTokens);
+      if (response.usage?.outputTokens !== undefined)
+        span.setAttribute(GenAiAttributes.outputTokens, response.usage.outputTokens);
+      this.#recorder.record(
+        EventTypes.modelCalled,
+        { callId, role, request, response, durationMs: this.#rt.clock.now() - started },
+        spanId,
+      );
+      await this.#recorder.flush();
+      return response;
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
+      if (!CustodyError.isInstance(error) || error.code !== 'CUSTODY_CANONICAL_INVALID') {
+        this.#recorder.record(
+          EventTypes.modelCalled,
+          { callId, role, request, error: errorRecord(error), durationMs: this.#rt.clock.now() - started },
+          spanId,
+        );
+        await this.#flushQuietly();
+      }
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
+  /**
+   * Retrieves context through the run's door: records the query, every document's id, version
+   * and content hash (and the content, so a replay can serve it), then returns the documents.
+   *
+   * @example
+   * ```ts
+   * const docs = await run.retrieve('kb', 'refund policy', (query) => searchKnowledgeBase(query));
+   * ```
+   */
+  async retrieve(
+    source: string,
+    query: string,
+    retriever: Retriever,
+    options: { signal?: AbortSignal; sourceVersion?: string } = {},
+  ): Promise<readonly RetrievedDocument[]> {
+    this.#assertOpen('retrieve');
+    if (typeof source !== 'string' || source === '')
+      throw invalidArgument(`run.retrieve source must be a non-empty string, got ${describeValue(source)}`);
+    if (typeof query !== 'string')
+      throw invalidArgument(`run.retrieve query must be a string, got ${describeValue(query)}`);
+    if (typeof retriever !== 'function')
+      throw invalidArgument(`run.retrieve needs a retriever function, got ${describeValue(retriever)}`);
+    const documents = await retriever(query, { signal: options.signal ?? NEVER_ABORTED });
+    if (!Array.isArray(documents)) {
+      throw invalidArgument(
+        `retriever for "${source}" must return an array of documents, got ${describeValue(documents)}`,
+      );
+    }
+    const recorded = documents.map((doc, index) => {
+      if (typeof doc?.id !== 'string' || typeof doc.content !== 'string') {
+        throw invalidArgument(
+          `retriever for "${source}" returned document ${index} without a string id and content`,
+        );
+      }
+      return {
+        id: doc.id,
+        version: doc.version ?? null,
+        contentHash: sha256Hex(doc.content),
+        content: doc.content,
+        metadata: doc.metadata ?? null,
+      };
+    });
+    this.#span.addEvent('retrieval', {
+      [CustodyAttributes.retrievalSource]: source,
+      [CustodyAttributes.retrievalDocuments]: recorded.map((doc) => doc.id),
+    });
+    this.#recorder.record(
+      EventTypes.retrievalPerformed,
+      { source, sourceVersion: options.sourceVersion ?? null, query, documents: recorded },
+      this.#spanId,
+    );
+    await this.#recorder.flush();
+    return documents;
+  }
+
+  /** The time, from the runtime's clock, recorded so a replay sees the same time. */
+  now(): Date {
+    this.#assertOpen('read the clock');
+    const value = this.#rt.clock.now();
+    const iso = new Date(value).toISOString();
+    this.#recorder.record(EventTypes.clockRead, { value: iso }, this.#spanId);
+    return new Date(value);
+  }
+
+  /** A fresh id, recorded so a replay gets the same id. */
+  id(): string {
+    this.#assertOpen('mint an id');
+    const value = this.#rt.ids.next('id');
+    this.#recorder.record(EventTypes.idGenerated, { value }, this.#spanId);
+    return value;
+  }
+
+  /**
+   * The tools this run's agent may call right now, with JSON Schemas for the model's tool list:
+   * the allow-list, the principal's scopes and the mode are applied here as they are at dispatch,
+   * so the model is not offered what would be refused.
+   */
+  tools(): VisibleTool[] {
+    const visible: VisibleTool[] = [];
+    for (const tool of this.#rt.tools.values()) {
+      if (!matchesAny(this.agent.tools, tool.name)) continue;
+      if (!modeAllows(this.#rt.modes.effective(this.scope.tenant, tool.connector).mode, tool.effect))
+        continue;
+      if (!tool.scopes.every((scope) => scopeGranted(this.principal.scopes, scope))) continue;
+      if (
+        this.onBehalfOf?.scopes !== undefined &&
+        !tool.scopes.every((scope) => scopeGranted(this.onBehalfOf?.scopes, scope))
+      ) {
+        continue;
+      }
+      visible.push({
+        name: tool.name,
+        version: tool.version,
+        description: tool.description,
+        effect: tool.effect,
+        inputSchema: this.#rt.inputSchema(tool),
+      });
+    }
+    return visible;
+  }
+
+  /** Writes every recorded event to the ledger; resolves once they are durable. */
+  flush(): Promise<void> {
+    return this.#recorder.flush();
+  }
+
+  /**
+   * Ends the run: records how it ended, closes its trace span and writes what is pending.
+   * Calling the run's doors afterwards throws `CUSTODY_RUN_ENDED`.
+   */
+  async end(options: { outcome: RunOutcome; reason?: string }): Promise<void> {
+    if (!RUN_OUTCOMES.includes(options?.outcome)) {
+      throw invalidArgument(
+        `run.end outcome must be one of ${RUN_OUTCOMES.join(', ')}, got ${describeValue(options?.outcome)}`,
+      );
+    }
+    this.#assertOpen('end');
+    this.#ended = true;
+    this.#recorder.record(
+      EventTypes.runEnded,
+      { outcome: options.outcome, reason: options.reason ?? null, calls: this.#calls },
+      this.#spanId,
+    );
+    this.#span.setAttribute(CustodyAttributes.runOutcome, options.outcome);
+    if (options.outcome !== 'succeeded') {
+      this.#span.setStatus({ code: SpanStatusCode.ERROR, message: options.reason ?? options.outcome });
+    }
+    this.#span.end();
+    await this.#recorder.flush();
+  }
+
+  #spanIdOf(span: Span): string {
+    const context = span.spanContext();
+    return trace.isSpanContextValid(context) && context.traceId === this.traceId
+      ? context.spanId
+      : this.#rt.ids.spanId();
+  }
+
+  #assertOpen(what: string): void {
+    if (this.#ended) {
+      throw new CustodyError(
+        'CUSTODY_RUN_ENDED',
+        `run ${this.runId} has ended; cannot ${what}. Start a new run.`,
+        {
+          details: { runId: this.runId },
+        },
+      );
+    }
+  }
+
+  async #flushQuietly(): Promise<void> {
+    // The outcome is already decided and nothing executes after this write; a store failure
+    // leaves the events queued for the next flush rather than failing the (non-executing) call.
+    try {
+      await this.#recorder.flush();
+    } catch {
+      /* queued for the next flush */
+    }
+  }
+
+  async #releaseQuietly(tenant: string, key: string, callId: string): Promise<void> {
+    try {
+      await this.#rt.stores.idempotency.release({ tenant, key, callId });
+    } catch {
+      /* the lease expires on its own */
+    }
+  }
+}
+
+function failedResult(
+  callId: string,
+  tool: string,
+  code: CustodyErrorCode,
+  message: string,
+  retryable: boolean,
+  executed: boolean,
+  cause?: unknown,
+): CallFailed {
+  return cause === undefined
+    ? { status: 'failed', callId, tool, code, message, retryable, executed }
+    : { status: 'failed', callId, tool, code, message, retryable, executed, cause };
+}
+
+function assertIdempotencyKey(key: unknown): void {
+  if (typeof key !== 'string' || key === '' || key.length > MAX_KEY_LENGTH || !key.isWellFormed()) {
+    throw invalidArgument(
+      `idempotencyKey must be a non-empty string of at most ${MAX_KEY_LENGTH} characters, got ${describeValue(key)}`,
+    );
+  }
+}
+
+function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return typeof error === 'string' ? error : describeValue(error);
+}
+
+function errorRecord(error: unknown): { name: string; message: string; code?: string } {
+  if (CustodyError.isInstance(error)) return { name: error.name, message: error.message, code: error.code };
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return typeof code === 'string'
+      ? { name: error.name, message: error.message, code }
+      : { name: error.name, message: error.message };
+  }
+  return { name: 'NonError', message: errorMessage(error) };
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [key, item] of Object.entries(value))
+    if (item !== undefined) (out as Record<string, unknown>)[key] = item;
+  return out;
+}
+
+function describeModeTarget(key: string): string {
+  const [tenant, connector] = key.split('/');
+  if (tenant === '*' && connector === '*') return 'everything (global)';
+  if (connector === '*') return `tenant "${tenant}"`;
+  if (tenant === '*') return `connector "${connector}"`;
+  return `connector "${connector}" of tenant "${tenant}"`;
+}

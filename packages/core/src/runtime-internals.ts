@@ -1,0 +1,25 @@
+import type { Tracer } from '@opentelemetry/api';
+import type { Clock } from './clock.js';
+import type { ModelProvider } from './doors.js';
+import type { IdSource } from './ids.js';
+import type { ModeTable } from './mode.js';
+import type { PolicyEngine } from './policy.js';
+import type { RuntimeStores } from './stores/stores.js';
+import type { AnyTool } from './tool.js';
+
+/** What a Run needs from its runtime. Not exported from the package. */
+export interface RuntimeInternals {
+  readonly tools: ReadonlyMap<string, AnyTool>;
+  readonly policy: PolicyEngine;
+  readonly stores: RuntimeStores;
+  readonly clock: Clock;
+  readonly ids: IdSource;
+  readonly tracer: Tracer;
+  readonly modes: ModeTable;
+  readonly model: ModelProvider | undefined;
+  readonly approvalTtlMs: number;
+  readonly idempotencyLeaseMs: number;
+  readonly idempotencyTtlMs: number;
+  toolNames(): string;
+  inputSchema(tool: AnyTool): unknown;
+}

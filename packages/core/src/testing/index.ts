@@ -1,0 +1,2 @@
+export { FakeClock } from './fake-clock.js';
+export { createSequentialIds } from './sequential-ids.js';
