@@ -1,17 +1,31 @@
 import { z } from 'zod';
-import { createRuntime, defineTool, type PolicyDecision, type PolicyEngine, type PolicyRequest, type RuntimeOptions } from '../src/index.js';
-import { createMemoryStores } from '../src/index.js';
+import {
+  createMemoryStores,
+  createRuntime,
+  defineTool,
+  type PolicyDecision,
+  type PolicyEngine,
+  type PolicyRequest,
+  type RuntimeOptions,
+} from '../src/index.js';
 import { createSequentialIds, FakeClock } from '../src/testing/index.js';
 
 /** A hand-written policy for core's own tests (core cannot depend on @custody/policy). */
-export function simplePolicy(decide: (request: PolicyRequest) => Pick<PolicyDecision, 'effect'> & Partial<PolicyDecision>): PolicyEngine {
+export function simplePolicy(
+  decide: (request: PolicyRequest) => Pick<PolicyDecision, 'effect'> & Partial<PolicyDecision>,
+): PolicyEngine {
   const ref = { id: 'test-policy', version: '1', hash: 'f'.repeat(64) };
   return {
     specificationVersion: 'v1',
     ref,
     decide: (request) => {
       const partial = decide(request);
-      return { policy: ref, ruleIds: [`rule:${partial.effect}`], reasons: [`test says ${partial.effect}`], ...partial };
+      return {
+        policy: ref,
+        ruleIds: [`rule:${partial.effect}`],
+        reasons: [`test says ${partial.effect}`],
+        ...partial,
+      };
     },
   };
 }
@@ -81,6 +95,14 @@ export function makeRuntime(overrides: Partial<RuntimeOptions> = {}) {
 export const agentActor = { kind: 'agent', id: 'triage-bot', scopes: ['jira:write'] } as const;
 export const triageAgent = { id: 'triage-bot', version: '1.0.0', tools: ['jira.*', 'stripe.refund'] };
 
-export function startTriageRun(runtime: ReturnType<typeof makeRuntime>['runtime'], extra: Record<string, unknown> = {}) {
-  return runtime.startRun({ actor: agentActor, agent: triageAgent, scope: { tenant: 'acme', project: 'SUP' }, ...extra });
+export function startTriageRun(
+  runtime: ReturnType<typeof makeRuntime>['runtime'],
+  extra: Record<string, unknown> = {},
+) {
+  return runtime.startRun({
+    actor: agentActor,
+    agent: triageAgent,
+    scope: { tenant: 'acme', project: 'SUP' },
+    ...extra,
+  });
 }
