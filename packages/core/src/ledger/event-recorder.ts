@@ -22,6 +22,8 @@ export class EventRecorder {
   #head: ChainHead | undefined;
   #pending: LedgerEvent[] = [];
   #writing: Promise<void> = Promise.resolve();
+  #lastMs = Number.NaN;
+  #lastIso = '';
 
   constructor(
     private readonly store: LedgerStore,
@@ -35,13 +37,19 @@ export class EventRecorder {
   /** Seals the next event. Throws `CUSTODY_CANONICAL_INVALID` (recording nothing) on a bad payload. */
   record(type: EventType, payload: unknown, spanId: string | null, payloadJson?: string): LedgerEvent {
     const id = this.identity;
+    const ms = this.now();
+    if (ms !== this.#lastMs) {
+      // Many events share a millisecond; format each millisecond once.
+      this.#lastMs = ms;
+      this.#lastIso = new Date(ms).toISOString();
+    }
     const event = sealEvent(
       {
         stream: id.stream,
         runId: id.runId,
         traceId: id.traceId,
         spanId,
-        ts: new Date(this.now()).toISOString(),
+        ts: this.#lastIso,
         type,
         tenant: id.tenant,
         actor: id.actor,

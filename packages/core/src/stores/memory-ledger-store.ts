@@ -13,8 +13,8 @@ const DEFAULT_PAGE = 1000;
 export class InMemoryLedgerStore implements LedgerStore {
   readonly specificationVersion = 'v1' as const;
   readonly #events: LedgerEvent[] = [];
-  readonly #heads = new Map<string, ChainHead>();
-  readonly #byId = new Map<string, LedgerEvent>();
+  /** Each stream's events, indexed by seq: the head is the last one. */
+  readonly #streams = new Map<string, LedgerEvent[]>();
 
   async append(events: readonly LedgerEvent[]): Promise<void> {
     this.appendSync(events);
@@ -22,16 +22,18 @@ export class InMemoryLedgerStore implements LedgerStore {
 
   /** Synchronous append for callers that hold the store directly (tests, benchmarks). */
   appendSync(events: readonly LedgerEvent[]): void {
-    // Validate the whole batch against a scratch copy of the heads first: all or nothing.
-    const heads = new Map<string, ChainHead>();
+    // Validate the whole batch before storing any of it: all or nothing.
     const fresh: LedgerEvent[] = [];
+    let batchHeads: Map<string, ChainHead> | undefined;
     for (const event of events) {
-      const existing = this.#byId.get(event.id);
-      if (existing) {
+      const stored = this.#streams.get(event.stream);
+      const existing = stored?.[event.seq];
+      if (existing && existing.id === event.id) {
         if (existing.hash === event.hash) continue;
         throw conflict(event, `event ${event.id} is already stored with another hash`);
       }
-      const head = heads.get(event.stream) ?? this.#heads.get(event.stream);
+      const last = stored?.[stored.length - 1];
+      const head = batchHeads?.get(event.stream) ?? (last && { seq: last.seq, hash: last.hash });
       const expectedSeq = head ? head.seq + 1 : 0;
       const expectedPrev = head ? head.hash : GENESIS_HASH;
       if (event.seq !== expectedSeq || event.prevHash !== expectedPrev) {
@@ -40,27 +42,36 @@ export class InMemoryLedgerStore implements LedgerStore {
           `event ${event.id} does not extend stream ${event.stream}: expected seq ${expectedSeq}, got ${event.seq}`,
         );
       }
-      heads.set(event.stream, { seq: event.seq, hash: event.hash });
+      if (events.length > 1) {
+        batchHeads ??= new Map();
+        batchHeads.set(event.stream, { seq: event.seq, hash: event.hash });
+      }
       fresh.push(event);
     }
     for (const event of fresh) {
       this.#events.push(event);
-      this.#byId.set(event.id, event);
+      let stream = this.#streams.get(event.stream);
+      if (!stream) {
+        stream = [];
+        this.#streams.set(event.stream, stream);
+      }
+      stream.push(event);
     }
-    for (const [stream, head] of heads) this.#heads.set(stream, head);
   }
 
   async erasePayload(eventId: string): Promise<boolean> {
-    const event = this.#byId.get(eventId);
-    if (!event) return false;
+    const index = this.#events.findIndex((event) => event.id === eventId);
+    if (index < 0) return false;
+    const event = this.#events[index]!;
     const erased: LedgerEvent = { ...event, payload: null, salt: null };
-    this.#byId.set(eventId, erased);
-    this.#events[this.#events.indexOf(event)] = erased;
+    this.#events[index] = erased;
+    this.#streams.get(event.stream)![event.seq] = erased;
     return true;
   }
 
   async head(stream: string): Promise<ChainHead | undefined> {
-    return this.#heads.get(stream);
+    const last = this.#streams.get(stream)?.at(-1);
+    return last && { seq: last.seq, hash: last.hash };
   }
 
   async read(query: LedgerQuery = {}): Promise<LedgerPage> {
