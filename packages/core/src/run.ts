@@ -462,9 +462,11 @@ export class Run {
     rec.record(EventTypes.executionAttempt, { callId, tool: name, attempt: 1 }, spanId);
     let rawOutput: unknown;
     try {
-      rawOutput = await otelContext.with(trace.setSpan(this.#context, span), () =>
-        tool.execute(input, context),
-      );
+      // Only a recording span needs to become the active context (so the tool's own
+      // instrumentation nests under it); skipping it saves a context allocation per call.
+      rawOutput = await (span.isRecording()
+        ? otelContext.with(trace.setSpan(this.#context, span), () => tool.execute(input, context))
+        : tool.execute(input, context));
     } catch (error) {
       const aborted = context.signal.aborted;
       const code: CustodyErrorCode = aborted ? 'CUSTODY_ABORTED' : 'CUSTODY_EXECUTION_FAILED';

@@ -55,7 +55,11 @@ export function payloadCommitment(salt: string, payloadCanonicalJson: string): s
  *
  * @param payloadJson the payload's canonical JSON when the caller already has it (hot path).
  */
-export function sealEvent<P>(draft: EventDraft<P>, prev: ChainHead | undefined, payloadJson?: string): LedgerEvent<P> {
+export function sealEvent<P>(
+  draft: EventDraft<P>,
+  prev: ChainHead | undefined,
+  payloadJson?: string,
+): LedgerEvent<P> {
   const json = payloadJson ?? canonicalize(draft.payload);
   const salt = randomHex(16);
   const seq = prev ? prev.seq + 1 : 0;
