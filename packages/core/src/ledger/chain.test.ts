@@ -53,3 +53,13 @@ describe('sealEvent', () => {
     );
   });
 });
+
+describe('sealEvent snapshots', () => {
+  it('keeps the payload as sealed even when the caller mutates its object afterwards', () => {
+    const messages = [{ role: 'user', content: 'hi' }];
+    const event = sealEvent({ ...draft, payload: { messages } }, undefined);
+    messages.push({ role: 'assistant', content: 'later' });
+    expect(event.payload).toEqual({ messages: [{ role: 'user', content: 'hi' }] });
+    expect(event.payloadHash).toBe(sha256Hex(event.salt + reference(event.payload)));
+  });
+});

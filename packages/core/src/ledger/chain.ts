@@ -50,7 +50,7 @@ export function payloadCommitment(salt: string, payloadCanonicalJson: string): s
 
 /**
  * Turns a draft into the next event of its stream: assigns seq and id, commits to the payload and
- * links to `prev`. Throws `CUSTODY_CANONICAL_INVALID` if the payload is not faithful JSON, before
+ * links to `prev`. The event holds a deep copy of the payload as it was when sealed. Throws `CUSTODY_CANONICAL_INVALID` if the payload is not faithful JSON, before
  * anything is written.
  *
  * @param payloadJson the payload's canonical JSON when the caller already has it (hot path).
@@ -80,7 +80,9 @@ export function sealEvent<P>(
     payloadHash: payloadCommitment(salt, json),
     prevHash: prev ? prev.hash : GENESIS_HASH,
     hash: '',
-    payload: draft.payload,
+    // A snapshot, not the caller's object: the app may change its object after recording (an
+    // agent appends to its messages array), and the ledger must keep what was hashed.
+    payload: JSON.parse(json) as P,
     salt,
   };
   event.hash = sha256Hex(envelopeJson(event));
