@@ -22,7 +22,7 @@ export type {
   Retriever,
 } from './doors.js';
 export type { CustodyErrorCode, CustodyErrorOptions } from './errors.js';
-export { CustodyError, describeValue } from './errors.js';
+export { CustodyError, describeValue, invalidArgument } from './errors.js';
 export { globToRegExp, matchesAny } from './glob.js';
 export type { IdKind, IdSource } from './ids.js';
 export { randomIds } from './ids.js';

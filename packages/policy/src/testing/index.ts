@@ -1,0 +1,2 @@
+export type { PolicyRequestOptions, RequestTool } from './create-policy-request.js';
+export { createPolicyRequest } from './create-policy-request.js';
