@@ -28,11 +28,20 @@ export type { IdKind, IdSource } from './ids.js';
 export { randomIds } from './ids.js';
 export { canonicalize, canonicalObject } from './ledger/canonical-json.js';
 export { envelopeJson, payloadCommitment, sealEvent } from './ledger/chain.js';
-export type { LedgerCheckpoint } from './ledger/checkpoint.js';
-export { checkpointRoot, createCheckpoint } from './ledger/checkpoint.js';
+export type { CheckpointSignature, LedgerCheckpoint } from './ledger/checkpoint.js';
+export {
+  checkpointCount,
+  checkpointMessage,
+  checkpointRoot,
+  createCheckpoint,
+  signCheckpoint,
+} from './ledger/checkpoint.js';
+export type { CheckpointKeys, CheckpointSigner } from './ledger/checkpoint-signer.js';
+export { createEd25519Signer, verifyEd25519 } from './ledger/checkpoint-signer.js';
 export type { ChainHead, EventDraft, EventType, LedgerEvent } from './ledger/event.js';
 export { EventTypes, GENESIS_HASH, LEDGER_SCHEMA_VERSION } from './ledger/event.js';
 export { sha256Hex } from './ledger/hash.js';
+export { merkleRoot } from './ledger/merkle.js';
 export type {
   LedgerProblem,
   LedgerProblemCode,

@@ -1,6 +1,8 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { sealEvent } from './chain.js';
-import { createCheckpoint } from './checkpoint.js';
+import { createCheckpoint, signCheckpoint } from './checkpoint.js';
+import { createEd25519Signer } from './checkpoint-signer.js';
 import type { ChainHead, LedgerEvent } from './event.js';
 import { verifyLedger } from './verify.js';
 
@@ -68,10 +70,35 @@ describe('verifyLedger', () => {
     expect(!result.ok && result.problem).toMatchObject({ code: 'PAYLOAD_MISSING', index: 2 });
   });
 
-  it('accepts a redacted payload (payload and salt erased) and counts it', () => {
+  it('accepts a redacted payload backed by a redaction record, and reports it', () => {
+    const events = ledger();
+    const target = events[2]!;
+    events[2] = { ...target, payload: null, salt: null };
+    const last = events.filter((event) => event.stream === target.stream).at(-1)!;
+    const record = sealEvent(
+      {
+        ...last,
+        type: 'ledger.redacted',
+        payload: { eventId: target.id, reason: 'GDPR erasure', requestedBy: 'user:dpo' },
+      },
+      { seq: last.seq, hash: last.hash },
+    );
+    expect(verifyLedger([...events, record])).toMatchObject({
+      ok: true,
+      redacted: 1,
+      redactedIds: [target.id],
+    });
+  });
+
+  it('rejects a payload erased without a redaction record', () => {
     const events = ledger();
     events[2] = { ...events[2]!, payload: null, salt: null };
-    expect(verifyLedger(events)).toMatchObject({ ok: true, redacted: 1 });
+    const result = verifyLedger(events);
+    expect(!result.ok && result.problem).toMatchObject({
+      code: 'PAYLOAD_MISSING',
+      kind: 'altered',
+      index: 2,
+    });
   });
 
   it('pinpoints a deleted event in the middle', () => {
@@ -181,5 +208,70 @@ describe('verifyLedger', () => {
     const kept = a.slice(3);
     expect(verifyLedger(kept).ok).toBe(false);
     expect(verifyLedger(kept, { anchors: { run_a: { seq: 3, prevHash: a[2]!.hash } } }).ok).toBe(true);
+  });
+});
+
+describe('signed checkpoints', () => {
+  const owner = generateKeyPairSync('ed25519');
+  const attacker = generateKeyPairSync('ed25519');
+  const keys = { 'ledger-1': owner.publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+  const signer = createEd25519Signer({ keyId: 'ledger-1', privateKey: owner.privateKey });
+
+  it('verifies a ledger against a signed checkpoint', async () => {
+    const events = ledger();
+    const checkpoint = await signCheckpoint(createCheckpoint(events), signer);
+    expect(verifyLedger(events, { checkpoints: [checkpoint], keys })).toMatchObject({
+      ok: true,
+      checkpoints: 1,
+      signedCheckpoints: 1,
+    });
+  });
+
+  it('catches a whole-ledger rewrite by someone without the key', async () => {
+    const original = ledger();
+    const checkpoint = await signCheckpoint(createCheckpoint(original), signer);
+    // The forger rewrites every stream and, lacking the key, re-signs with their own under the same id.
+    const forgedEvents = [...chain('run_a', 5, 7), ...chain('run_b', 5, 7)];
+    const forgedSigner = createEd25519Signer({ keyId: 'ledger-1', privateKey: attacker.privateKey });
+    const forged = await signCheckpoint(createCheckpoint(forgedEvents), forgedSigner);
+    const withForged = verifyLedger(forgedEvents, { checkpoints: [forged], keys });
+    expect(!withForged.ok && withForged.problem).toMatchObject({ code: 'SIG_INVALID', kind: 'forged' });
+    const withOriginal = verifyLedger(forgedEvents, { checkpoints: [checkpoint], keys });
+    expect(!withOriginal.ok && withOriginal.problem).toMatchObject({ code: 'CHECKPOINT_MISMATCH' });
+    const unsigned = verifyLedger(forgedEvents, { checkpoints: [createCheckpoint(forgedEvents)], keys });
+    expect(!unsigned.ok && unsigned.problem).toMatchObject({ code: 'SIG_INVALID' });
+    const otherKey = await signCheckpoint(
+      createCheckpoint(forgedEvents),
+      createEd25519Signer({ keyId: 'mine', privateKey: attacker.privateKey }),
+    );
+    const unknown = verifyLedger(forgedEvents, { checkpoints: [otherKey], keys });
+    expect(!unknown.ok && unknown.problem).toMatchObject({ code: 'UNKNOWN_KEY' });
+  });
+
+  it('catches truncation before the last checkpoint, and cannot see truncation after it', async () => {
+    const a = chain('run_a', 10);
+    const checkpoint = await signCheckpoint(createCheckpoint(a.slice(0, 6)), signer);
+    const before = verifyLedger(a.slice(0, 4), { checkpoints: [checkpoint], keys });
+    expect(!before.ok && before.problem).toMatchObject({ code: 'TRUNCATED' });
+    // Events written after the newest checkpoint are only as safe as the next checkpoint makes them.
+    expect(verifyLedger(a.slice(0, 8), { checkpoints: [checkpoint], keys }).ok).toBe(true);
+  });
+
+  it('requires a checkpoint when keys are given', () => {
+    const result = verifyLedger(ledger(), { keys });
+    expect(!result.ok && result.problem).toMatchObject({ code: 'CHECKPOINT_MISSING' });
+  });
+
+  it('rejects a tampered signature and a tampered count', async () => {
+    const events = ledger();
+    const checkpoint = await signCheckpoint(createCheckpoint(events), signer);
+    const badSig = {
+      ...checkpoint,
+      signature: { ...checkpoint.signature!, value: Buffer.alloc(64).toString('base64') },
+    };
+    expect(verifyLedger(events, { checkpoints: [badSig], keys }).ok).toBe(false);
+    const badCount = { ...checkpoint, count: checkpoint.count - 1 };
+    const result = verifyLedger(events, { checkpoints: [badCount], keys });
+    expect(!result.ok && result.problem).toMatchObject({ code: 'ROOT_MISMATCH' });
   });
 });

@@ -1,6 +1,7 @@
 import { canonicalize } from './canonical-json.js';
 import { envelopeJson, payloadCommitment } from './chain.js';
-import { checkpointRoot, type LedgerCheckpoint } from './checkpoint.js';
+import { checkpointCount, checkpointMessage, checkpointRoot, type LedgerCheckpoint } from './checkpoint.js';
+import { type CheckpointKeys, verifyEd25519 } from './checkpoint-signer.js';
 import { GENESIS_HASH, LEDGER_SCHEMA_VERSION, type LedgerEvent } from './event.js';
 import { sha256Hex } from './hash.js';
 
@@ -16,10 +17,22 @@ export type LedgerProblemCode =
   | 'INSERTED'
   | 'PREV_MISMATCH'
   | 'TRUNCATED'
-  | 'CHECKPOINT_MISMATCH';
+  | 'CHECKPOINT_MISMATCH'
+  | 'ROOT_MISMATCH'
+  | 'SIG_INVALID'
+  | 'UNKNOWN_KEY'
+  | 'CHECKPOINT_MISSING';
 
 /** What most likely happened to the ledger, in the words of an incident report. */
-export type LedgerProblemKind = 'altered' | 'deleted' | 'reordered' | 'inserted' | 'truncated' | 'malformed';
+export type LedgerProblemKind =
+  | 'altered'
+  | 'deleted'
+  | 'reordered'
+  | 'inserted'
+  | 'truncated'
+  | 'malformed'
+  | 'forged'
+  | 'unverifiable';
 
 const KIND: Record<LedgerProblemCode, LedgerProblemKind> = {
   MALFORMED: 'malformed',
@@ -33,6 +46,10 @@ const KIND: Record<LedgerProblemCode, LedgerProblemKind> = {
   PREV_MISMATCH: 'altered',
   TRUNCATED: 'truncated',
   CHECKPOINT_MISMATCH: 'altered',
+  ROOT_MISMATCH: 'forged',
+  SIG_INVALID: 'forged',
+  UNKNOWN_KEY: 'forged',
+  CHECKPOINT_MISSING: 'unverifiable',
 };
 
 /** The first problem verification found. */
@@ -55,8 +72,13 @@ export type LedgerVerification =
       readonly streams: number;
       /** Events whose payload was erased by a redaction; their envelopes still verify. */
       readonly redacted: number;
-      /** True when a checkpoint was given and every stream reached its checkpointed head. */
+      /** Ids of the events whose payload was erased, each backed by a `ledger.redacted` event. */
+      readonly redactedIds: readonly string[];
+      /** True when at least one checkpoint was given and every one of them held. */
       readonly checkpointVerified: boolean;
+      /** How many checkpoints were checked, and how many of those carried a verified signature. */
+      readonly checkpoints: number;
+      readonly signedCheckpoints: number;
     }
   | {
       readonly ok: false;
@@ -72,6 +94,13 @@ export interface VerifyLedgerOptions {
    * cannot be told from a run that simply wrote less.
    */
   checkpoint?: LedgerCheckpoint;
+  /** Several checkpoints (e.g. all a store holds); each is checked like `checkpoint`. */
+  checkpoints?: readonly LedgerCheckpoint[];
+  /**
+   * Public keys trusted to sign checkpoints, by key id. When given, every checkpoint must carry a
+   * valid signature by one of them, and at least one checkpoint must be present.
+   */
+  keys?: CheckpointKeys;
   /**
    * Where a stream is allowed to start when older events were pruned by retention: its first
    * remaining seq and the hash that event must link to.
@@ -84,8 +113,6 @@ interface StreamState {
   hash: string;
   /** Hash of the event before the last one: tells an inserted event from an altered link. */
   previousHash: string;
-  /** Hash seen at the checkpointed seq, if the stream reached it. */
-  hashAtCheckpoint?: string;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -106,8 +133,7 @@ export function verifyLedger(
   options: VerifyLedgerOptions = {},
 ): LedgerVerification {
   const streams = new Map<string, StreamState>();
-  const checkpointHeads = options.checkpoint?.heads;
-  let redacted = 0;
+  const redactedIds: string[] = [];
   const failure = (code: LedgerProblemCode, index: number, message: string, event?: LedgerEvent) =>
     ({
       ok: false,
@@ -122,16 +148,51 @@ export function verifyLedger(
       },
     }) as const;
 
-  if (options.checkpoint) {
-    const { count, heads, root } = options.checkpoint;
-    if (checkpointRoot(count, heads) !== root) {
-      return failure(
-        'CHECKPOINT_MISMATCH',
-        0,
-        'the checkpoint itself was altered: its root does not match its heads',
-      );
+  const checkpoints = [...(options.checkpoint ? [options.checkpoint] : []), ...(options.checkpoints ?? [])];
+  let signedCheckpoints = 0;
+  for (const [i, checkpoint] of checkpoints.entries()) {
+    const label = `checkpoint ${i} (${checkpoint.createdAt})`;
+    if (
+      checkpointRoot(checkpoint.heads) !== checkpoint.root ||
+      checkpointCount(checkpoint.heads) !== checkpoint.count
+    ) {
+      return failure('ROOT_MISMATCH', 0, `${label} was altered: its root or count does not match its heads`);
+    }
+    if (options.keys) {
+      const signature = checkpoint.signature;
+      if (!signature)
+        return failure('SIG_INVALID', 0, `${label} is not signed, but signed checkpoints are required`);
+      const key = options.keys[signature.keyId];
+      if (key === undefined) {
+        return failure(
+          'UNKNOWN_KEY',
+          0,
+          `${label} is signed with key "${signature.keyId}", which is not among the trusted keys`,
+        );
+      }
+      if (!verifyEd25519(checkpointMessage(checkpoint, signature.keyId), signature.value, key)) {
+        return failure('SIG_INVALID', 0, `${label} has an invalid signature for key "${signature.keyId}"`);
+      }
+      signedCheckpoints++;
     }
   }
+  if (options.keys && checkpoints.length === 0) {
+    return failure(
+      'CHECKPOINT_MISSING',
+      events.length,
+      'no checkpoint to verify against: the ledger cannot be proven complete',
+    );
+  }
+  // The seqs at which some checkpoint fixed a stream's head, and the hash seen there.
+  const pinned = new Map<string, Map<number, string | undefined>>();
+  for (const checkpoint of checkpoints) {
+    for (const [stream, head] of Object.entries(checkpoint.heads)) {
+      let seqs = pinned.get(stream);
+      if (!seqs) pinned.set(stream, (seqs = new Map()));
+      seqs.set(head.seq, undefined);
+    }
+  }
+  const redactions = collectRedactions(events);
 
   for (let index = 0; index < events.length; index++) {
     const event = events[index]!;
@@ -155,7 +216,15 @@ export function verifyLedger(
           event,
         );
       }
-      redacted++;
+      if (!redactions.has(event.id)) {
+        return failure(
+          'PAYLOAD_MISSING',
+          index,
+          `event ${event.id} lost its payload without a redaction record (ledger.redacted) for it`,
+          event,
+        );
+      }
+      redactedIds.push(event.id);
     } else {
       let json: string;
       try {
@@ -244,33 +313,32 @@ export function verifyLedger(
       state.seq = event.seq;
       state.hash = event.hash;
     }
-    const checkpointed = checkpointHeads?.[event.stream];
-    if (checkpointed && checkpointed.seq === event.seq)
-      streams.get(event.stream)!.hashAtCheckpoint = event.hash;
+    const seqs = pinned.get(event.stream);
+    if (seqs?.has(event.seq)) seqs.set(event.seq, event.hash);
   }
 
-  if (checkpointHeads) {
-    for (const [stream, head] of Object.entries(checkpointHeads)) {
+  for (const checkpoint of checkpoints) {
+    for (const [stream, head] of Object.entries(checkpoint.heads)) {
       const state = streams.get(stream);
       if (!state) {
         return failure(
           'TRUNCATED',
           events.length,
-          `stream ${stream} is in the checkpoint but has no events: it was deleted`,
+          `stream ${stream} is in a checkpoint but has no events: it was deleted`,
         );
       }
       if (state.seq < head.seq) {
         return failure(
           'TRUNCATED',
           events.length,
-          `stream ${stream} ends at seq ${state.seq} but the checkpoint saw seq ${head.seq}: its tail was truncated`,
+          `stream ${stream} ends at seq ${state.seq} but a checkpoint saw seq ${head.seq}: its tail was truncated`,
         );
       }
-      if (state.hashAtCheckpoint !== head.hash) {
+      if (pinned.get(stream)?.get(head.seq) !== head.hash) {
         return failure(
           'CHECKPOINT_MISMATCH',
           events.length,
-          `stream ${stream} at seq ${head.seq} differs from the checkpoint: the stream was rewritten`,
+          `stream ${stream} at seq ${head.seq} differs from a checkpoint: the stream was rewritten`,
         );
       }
     }
@@ -279,8 +347,11 @@ export function verifyLedger(
     ok: true,
     events: events.length,
     streams: streams.size,
-    redacted,
-    checkpointVerified: checkpointHeads !== undefined,
+    redacted: redactedIds.length,
+    redactedIds,
+    checkpointVerified: checkpoints.length > 0,
+    checkpoints: checkpoints.length,
+    signedCheckpoints,
   };
 }
 
@@ -305,4 +376,15 @@ function checkShape(event: LedgerEvent): string | undefined {
     return 'payloadHash must be 64 hex characters';
   }
   return undefined;
+}
+
+/** Ids of events that a `ledger.redacted` event in this set says were redacted. */
+function collectRedactions(events: readonly LedgerEvent[]): Set<string> {
+  const ids = new Set<string>();
+  for (const event of events) {
+    if (event.type !== 'ledger.redacted') continue;
+    const target = (event.payload as { eventId?: unknown } | null)?.eventId;
+    if (typeof target === 'string') ids.add(target);
+  }
+  return ids;
 }
