@@ -188,7 +188,10 @@ export function verifyLedger(
   for (const checkpoint of checkpoints) {
     for (const [stream, head] of Object.entries(checkpoint.heads)) {
       let seqs = pinned.get(stream);
-      if (!seqs) pinned.set(stream, (seqs = new Map()));
+      if (!seqs) {
+        seqs = new Map();
+        pinned.set(stream, seqs);
+      }
       seqs.set(head.seq, undefined);
     }
   }
