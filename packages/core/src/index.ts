@@ -41,6 +41,10 @@ export { createEd25519Signer, verifyEd25519 } from './ledger/checkpoint-signer.j
 export type { ChainHead, EventDraft, EventType, LedgerEvent } from './ledger/event.js';
 export { EventTypes, GENESIS_HASH, LEDGER_SCHEMA_VERSION } from './ledger/event.js';
 export { sha256Hex } from './ledger/hash.js';
+export type { ExportResult, Ledger, LedgerActionRequest, LedgerOptions } from './ledger/ledger.js';
+export { createLedger } from './ledger/ledger.js';
+export type { LedgerExportHeader, ParsedLedgerExport } from './ledger/ledger-export.js';
+export { CSV_COLUMNS, csvCell, csvLines, jsonlLines, parseJsonlExport } from './ledger/ledger-export.js';
 export { merkleRoot } from './ledger/merkle.js';
 export type {
   LedgerProblem,

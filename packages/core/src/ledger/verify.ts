@@ -102,6 +102,11 @@ export interface VerifyLedgerOptions {
    */
   keys?: CheckpointKeys;
   /**
+   * The events are only these streams (one run's, say): checkpoints are still verified whole
+   * (root, count, signature), but only these streams' heads are checked against the events.
+   */
+  streams?: readonly string[];
+  /**
    * Where a stream is allowed to start when older events were pruned by retention: its first
    * remaining seq and the hash that event must link to.
    */
@@ -320,8 +325,10 @@ export function verifyLedger(
     if (seqs?.has(event.seq)) seqs.set(event.seq, event.hash);
   }
 
+  const only = options.streams ? new Set(options.streams) : undefined;
   for (const checkpoint of checkpoints) {
     for (const [stream, head] of Object.entries(checkpoint.heads)) {
+      if (only && !only.has(stream)) continue;
       const state = streams.get(stream);
       if (!state) {
         return failure(

@@ -1,3 +1,4 @@
+import type { LedgerCheckpoint } from '../ledger/checkpoint.js';
 import type { ChainHead, LedgerEvent } from '../ledger/event.js';
 
 /** Filters for reading the ledger. Every field narrows; all are optional. */
@@ -52,6 +53,12 @@ export interface LedgerStore {
    * no event has that id.
    */
   erasePayload?(eventId: string, options?: { signal?: AbortSignal }): Promise<boolean>;
+  /** Optional capability: keep a (signed) checkpoint beside the events. */
+  appendCheckpoint?(checkpoint: LedgerCheckpoint, options?: { signal?: AbortSignal }): Promise<void>;
+  /** Optional capability: every stored checkpoint, oldest first. */
+  listCheckpoints?(options?: { signal?: AbortSignal }): Promise<LedgerCheckpoint[]>;
+  /** Optional capability: the head of every stream, cheaper than reading every event. */
+  heads?(options?: { signal?: AbortSignal }): Promise<Record<string, ChainHead>>;
   close?(): Promise<void>;
 }
 

@@ -1,4 +1,5 @@
 import { CustodyError, invalidArgument } from '../errors.js';
+import type { LedgerCheckpoint } from '../ledger/checkpoint.js';
 import { type ChainHead, GENESIS_HASH, type LedgerEvent } from '../ledger/event.js';
 import type { LedgerPage, LedgerQuery, LedgerStore } from './ledger-store.js';
 import { matchesLedgerQuery } from './ledger-store.js';
@@ -67,6 +68,25 @@ export class InMemoryLedgerStore implements LedgerStore {
     this.#events[index] = erased;
     this.#streams.get(event.stream)![event.seq] = erased;
     return true;
+  }
+
+  readonly #checkpoints: LedgerCheckpoint[] = [];
+
+  async appendCheckpoint(checkpoint: LedgerCheckpoint): Promise<void> {
+    this.#checkpoints.push(structuredClone(checkpoint));
+  }
+
+  async listCheckpoints(): Promise<LedgerCheckpoint[]> {
+    return structuredClone(this.#checkpoints);
+  }
+
+  async heads(): Promise<Record<string, ChainHead>> {
+    const heads: Record<string, ChainHead> = {};
+    for (const [stream, events] of this.#streams) {
+      const last = events.at(-1);
+      if (last) heads[stream] = { seq: last.seq, hash: last.hash };
+    }
+    return heads;
   }
 
   async head(stream: string): Promise<ChainHead | undefined> {

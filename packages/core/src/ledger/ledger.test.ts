@@ -1,0 +1,123 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { makeRuntime, startTriageRun } from '../../test/helpers.js';
+import { createEd25519Signer } from './checkpoint-signer.js';
+import { createLedger } from './ledger.js';
+import { csvCell, parseJsonlExport } from './ledger-export.js';
+import { verifyLedger } from './verify.js';
+
+async function recordedRuns() {
+  const setup = makeRuntime();
+  for (let i = 0; i < 3; i++) {
+    const run = await startTriageRun(setup.runtime);
+    await run.call('jira.create_issue', { project: 'SUP', summary: `issue ${i}` });
+    await run.call('stripe.refund', { chargeId: `ch_${i}`, amountCents: 100 + i });
+    await run.end({ outcome: 'succeeded' });
+  }
+  return setup;
+}
+
+const keys = generateKeyPairSync('ed25519');
+const publicPem = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const signer = createEd25519Signer({ keyId: 'k1', privateKey: keys.privateKey });
+
+describe('createLedger', () => {
+  it('checkpoints, stores the checkpoint and verifies against it with the public key', async () => {
+    const { stores } = await recordedRuns();
+    const ledger = createLedger({ store: stores.ledger, signer });
+    const checkpoint = await ledger.checkpoint();
+    expect(checkpoint.signature?.keyId).toBe('k1');
+    expect(await ledger.checkpoints()).toHaveLength(1);
+    expect(await ledger.verify({ keys: { k1: publicPem } })).toMatchObject({
+      ok: true,
+      signedCheckpoints: 1,
+    });
+    const runId = (await ledger.query({ type: 'run.started' }))[1]!.runId!;
+    expect(await ledger.verify({ runId, keys: { k1: publicPem } })).toMatchObject({ ok: true, streams: 1 });
+  });
+
+  it('redacts a payload, recording who and why, and verification still passes', async () => {
+    const { stores } = await recordedRuns();
+    const ledger = createLedger({ store: stores.ledger, signer });
+    await ledger.checkpoint();
+    const [requested] = await ledger.query({ type: 'tool.requested', tool: 'jira.create_issue' });
+    const record = await ledger.redact(requested!.id, {
+      requestedBy: 'user:dpo',
+      reason: 'erasure request #77',
+    });
+    expect(record).toMatchObject({ type: 'ledger.redacted', stream: requested!.stream, actor: 'user:dpo' });
+    expect(record.payload).toMatchObject({ eventId: requested!.id, reason: 'erasure request #77' });
+    const [after] = await ledger.query({ runId: requested!.runId!, type: 'tool.requested' });
+    expect(after).toMatchObject({ payload: null, salt: null });
+    expect(await ledger.verify({ keys: { k1: publicPem } })).toMatchObject({
+      ok: true,
+      redacted: 1,
+      redactedIds: [requested!.id],
+    });
+    await expect(ledger.redact(requested!.id, { requestedBy: 'user:dpo', reason: 'again' })).rejects.toThrow(
+      /already redacted/,
+    );
+    await expect(ledger.redact('nope:1', { requestedBy: 'user:dpo', reason: 'x' })).rejects.toThrow(
+      /no event with id/,
+    );
+    await expect(ledger.redact(requested!.id, { requestedBy: '', reason: 'x' })).rejects.toThrow(
+      /needs requestedBy/,
+    );
+  });
+
+  it('refuses to redact a run that is still writing', async () => {
+    const { runtime, stores } = makeRuntime();
+    const run = await startTriageRun(runtime);
+    await run.call('jira.get_issue', { id: 'X' });
+    const ledger = createLedger({ store: stores.ledger });
+    const [event] = await ledger.query({ runId: run.runId, type: 'tool.requested' });
+    await expect(ledger.redact(event!.id, { requestedBy: 'user:dpo', reason: 'x' })).rejects.toThrow(
+      /has not ended/,
+    );
+  });
+
+  it('exports JSONL that verifies offline, records the export, and refuses an edited file', async () => {
+    const { stores } = await recordedRuns();
+    const ledger = createLedger({ store: stores.ledger, signer });
+    await ledger.checkpoint();
+    const exported = await ledger.export({
+      format: 'jsonl',
+      requestedBy: 'user:auditor',
+      reason: 'quarterly audit',
+    });
+    const text = [...exported.lines].join('\n');
+    const parsed = parseJsonlExport(text);
+    expect(parsed.header).toMatchObject({ format: 'custody-ledger', version: 1 });
+    expect(parsed.events).toHaveLength(exported.events);
+    expect(verifyLedger(parsed.events, { checkpoints: parsed.checkpoints, keys: { k1: publicPem } }).ok).toBe(
+      true,
+    );
+    expect(await ledger.query({ type: 'ledger.exported' })).toHaveLength(1);
+    const edited = text.replace('"issue 1"', '"issue 9"');
+    const reparsed = parseJsonlExport(edited);
+    expect(verifyLedger(reparsed.events, { checkpoints: reparsed.checkpoints }).ok).toBe(false);
+    expect(() => parseJsonlExport(text.replace('{"actor"', '{ "actor"'))).toThrow(/not in canonical form/);
+  });
+
+  it('exports CSV with fixed columns, safe against formula injection', async () => {
+    const { stores } = await recordedRuns();
+    const ledger = createLedger({ store: stores.ledger });
+    const exported = await ledger.export({
+      format: 'csv',
+      query: { type: 'tool.result' },
+      requestedBy: 'user:a',
+      reason: 'r',
+    });
+    const lines = [...exported.lines];
+    expect(lines[0]).toBe(
+      'id,stream,seq,ts,type,tenant,actor,run_id,trace_id,span_id,tool,status,hash,prev_hash,payload_hash,payload',
+    );
+    expect(lines).toHaveLength(7);
+    expect(lines[1]).toContain(',tool.result,acme,agent:triage-bot,');
+    expect(csvCell('=HYPERLINK("http://x")')).toBe(`"'=HYPERLINK(""http://x"")"`);
+    expect(csvCell('-2+3')).toBe(`"'-2+3"`);
+    expect(csvCell('@SUM(A1)')).toBe(`"'@SUM(A1)"`);
+    expect(csvCell('plain')).toBe('plain');
+    expect(csvCell('a,b')).toBe('"a,b"');
+  });
+});

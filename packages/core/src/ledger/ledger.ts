@@ -1,0 +1,239 @@
+import type { Clock } from '../clock.js';
+import { systemClock } from '../clock.js';
+import { CustodyError, describeValue, invalidArgument } from '../errors.js';
+import { type LedgerQuery, type LedgerStore, readAll } from '../stores/ledger-store.js';
+import {
+  checkpointCount,
+  checkpointRoot,
+  createCheckpoint,
+  type LedgerCheckpoint,
+  signCheckpoint,
+} from './checkpoint.js';
+import type { CheckpointKeys, CheckpointSigner } from './checkpoint-signer.js';
+import type { ChainHead, LedgerEvent } from './event.js';
+import { EventRecorder } from './event-recorder.js';
+import { csvLines, jsonlLines } from './ledger-export.js';
+import { type LedgerVerification, verifyLedger } from './verify.js';
+
+/** Options of {@link createLedger}. */
+export interface LedgerOptions {
+  store: LedgerStore;
+  /** Signs checkpoints. Without one, checkpoints are unsigned (they still catch truncation, not forgery). */
+  signer?: CheckpointSigner;
+  clock?: Clock;
+}
+
+/** Who asked for an operator action on the ledger, and why. Both are recorded. */
+export interface LedgerActionRequest {
+  readonly requestedBy: string;
+  readonly reason: string;
+}
+
+/**
+ * Operator-side access to a ledger store: verification, checkpoints, redaction and exports.
+ * Every change it makes (a redaction, an export) is itself recorded as an event.
+ */
+export interface Ledger {
+  readonly store: LedgerStore;
+  /** Reads every event that matches. */
+  query(query?: LedgerQuery): Promise<LedgerEvent[]>;
+  /**
+   * Commits to the current heads of every stream, signs the commitment when a signer is set, and
+   * stores it beside the events when the store can.
+   */
+  checkpoint(): Promise<LedgerCheckpoint>;
+  /** Every stored checkpoint (none when the store cannot keep them). */
+  checkpoints(): Promise<LedgerCheckpoint[]>;
+  /** Verifies everything (or one run) against the stored checkpoints and, given keys, their signatures. */
+  verify(options?: { runId?: string; keys?: CheckpointKeys }): Promise<LedgerVerification>;
+  /**
+   * Erases one event's payload and salt (for an erasure request), after recording a
+   * `ledger.redacted` event in the same stream that says who asked and why. Verification still
+   * passes and reports the redaction. Only finished runs can be redacted.
+   */
+  redact(eventId: string, request: LedgerActionRequest): Promise<LedgerEvent>;
+  /**
+   * Exports matching events (and the stored checkpoints) as JSONL or CSV lines, after recording a
+   * `ledger.exported` event. Lines come without trailing newlines.
+   */
+  export(
+    options: { format: 'jsonl' | 'csv'; query?: LedgerQuery } & LedgerActionRequest,
+  ): Promise<ExportResult>;
+}
+
+/** An export in progress: its lines and how many events it holds. */
+export interface ExportResult {
+  readonly lines: Iterable<string>;
+  readonly events: number;
+}
+
+/**
+ * Creates the operator-side view of a ledger store.
+ *
+ * @example
+ * ```ts
+ * const ledger = createLedger({ store: stores.ledger, signer });
+ * await ledger.checkpoint();
+ * const result = await ledger.verify({ keys: { [signer.keyId]: publicKeyPem } });
+ * ```
+ */
+export function createLedger(options: LedgerOptions): Ledger {
+  const store = options?.store;
+  if (typeof store?.append !== 'function' || typeof store.read !== 'function') {
+    throw invalidArgument(`createLedger needs a ledger store, got ${describeValue(store)}`);
+  }
+  const clock = options.clock ?? systemClock;
+
+  async function allHeads(): Promise<Record<string, ChainHead>> {
+    if (store.heads) return store.heads();
+    return createCheckpoint(await readAll(store)).heads;
+  }
+
+  async function appendOperatorEvent(
+    stream: string,
+    tenant: string,
+    runId: string | null,
+    type: string,
+    payload: Record<string, unknown>,
+    actor: string,
+  ): Promise<LedgerEvent> {
+    // Another writer may extend the stream at the same time: re-read the head and try again.
+    for (let attempt = 0; ; attempt++) {
+      const recorder = new EventRecorder(
+        store,
+        { stream, runId, traceId: null, tenant, actor },
+        () => clock.now(),
+        await store.head(stream),
+      );
+      const event = recorder.record(type, payload, null);
+      try {
+        await recorder.flush();
+        return event;
+      } catch (error) {
+        const conflict =
+          CustodyError.isInstance(error) &&
+          CustodyError.isInstance(error.cause) &&
+          error.cause.code === 'CUSTODY_LEDGER_CONFLICT';
+        if (!conflict || attempt >= 4) throw error;
+      }
+    }
+  }
+
+  function assertRequest(request: LedgerActionRequest, what: string): void {
+    if (typeof request?.requestedBy !== 'string' || request.requestedBy === '') {
+      throw invalidArgument(`${what} needs requestedBy: who asked for it (e.g. "user:dpo@acme.com")`);
+    }
+    if (typeof request.reason !== 'string' || request.reason.trim() === '') {
+      throw invalidArgument(`${what} needs a reason: it is recorded in the ledger`);
+    }
+  }
+
+  return {
+    store,
+    query: (query = {}) => readAll(store, query),
+
+    async checkpoint() {
+      const heads = await allHeads();
+      const unsigned: LedgerCheckpoint = {
+        schemaVersion: 1,
+        createdAt: new Date(clock.now()).toISOString(),
+        count: checkpointCount(heads),
+        heads,
+        root: checkpointRoot(heads),
+      };
+      const checkpoint = options.signer ? await signCheckpoint(unsigned, options.signer) : unsigned;
+      await store.appendCheckpoint?.(checkpoint);
+      return checkpoint;
+    },
+
+    checkpoints: async () => (store.listCheckpoints ? store.listCheckpoints() : []),
+
+    async verify(verifyOptions = {}) {
+      const events = await readAll(store, verifyOptions.runId ? { runId: verifyOptions.runId } : {});
+      const checkpoints = store.listCheckpoints ? await store.listCheckpoints() : [];
+      return verifyLedger(events, {
+        checkpoints,
+        ...(verifyOptions.keys ? { keys: verifyOptions.keys } : {}),
+        ...(verifyOptions.runId ? { streams: [verifyOptions.runId] } : {}),
+      });
+    },
+
+    async redact(eventId, request) {
+      assertRequest(request, 'redact');
+      if (!store.erasePayload) {
+        throw new CustodyError(
+          'CUSTODY_STORE_ERROR',
+          'this ledger store cannot erase payloads, so it cannot redact',
+        );
+      }
+      const split = typeof eventId === 'string' ? eventId.lastIndexOf(':') : -1;
+      if (split <= 0)
+        throw invalidArgument(`redact needs an event id like "run_…:12", got ${describeValue(eventId)}`);
+      const stream = eventId.slice(0, split);
+      const events = await readAll(store, { stream });
+      const target = events.find((event) => event.id === eventId);
+      if (!target) throw invalidArgument(`no event with id "${eventId}" in the ledger`);
+      if (target.payload === null) throw invalidArgument(`event "${eventId}" is already redacted`);
+      if (target.type === 'ledger.redacted')
+        throw invalidArgument('a redaction record cannot itself be redacted');
+      const last = events.at(-1)!;
+      if (target.runId !== null && last.type !== 'run.ended' && last.type !== 'ledger.redacted') {
+        throw invalidArgument(
+          `run ${target.runId} has not ended; redact its events once it has (its writer still extends the stream)`,
+        );
+      }
+      const record = await appendOperatorEvent(
+        stream,
+        target.tenant,
+        target.runId,
+        'ledger.redacted',
+        {
+          eventId,
+          eventType: target.type,
+          payloadHash: target.payloadHash,
+          reason: request.reason,
+          requestedBy: request.requestedBy,
+        },
+        request.requestedBy,
+      );
+      await store.erasePayload(eventId);
+      return record;
+    },
+
+    async export(exportOptions) {
+      const { format, query = {} } = exportOptions;
+      if (format !== 'jsonl' && format !== 'csv') {
+        throw invalidArgument(`export format must be "jsonl" or "csv", got ${describeValue(format)}`);
+      }
+      assertRequest(exportOptions, 'export');
+      const events = await readAll(store, query);
+      const checkpoints = store.listCheckpoints ? await store.listCheckpoints() : [];
+      await appendOperatorEvent(
+        `operator:${query.tenant ?? '*'}`,
+        query.tenant ?? '*',
+        null,
+        'ledger.exported',
+        {
+          format,
+          query: { ...query },
+          events: events.length,
+          requestedBy: exportOptions.requestedBy,
+          reason: exportOptions.reason,
+        },
+        exportOptions.requestedBy,
+      );
+      const exportedAt = new Date(clock.now()).toISOString();
+      return {
+        events: events.length,
+        lines:
+          format === 'jsonl'
+            ? jsonlLines(
+                { format: 'custody-ledger', version: 1, exportedAt, query: { ...query } },
+                events,
+                checkpoints,
+              )
+            : csvLines(events),
+      };
+    },
+  };
+}
