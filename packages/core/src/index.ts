@@ -46,6 +46,8 @@ export { createLedger } from './ledger/ledger.js';
 export type { LedgerExportHeader, ParsedLedgerExport } from './ledger/ledger-export.js';
 export { CSV_COLUMNS, csvCell, csvLines, jsonlLines, parseJsonlExport } from './ledger/ledger-export.js';
 export { merkleRoot } from './ledger/merkle.js';
+export type { RedactionPolicy, Redactor } from './ledger/redaction-policy.js';
+export { createRedactor, DEFAULT_REDACTED_KEYS } from './ledger/redaction-policy.js';
 export type {
   LedgerProblem,
   LedgerProblemCode,

@@ -670,3 +670,63 @@ describe('run lifecycle and errors', () => {
     expect(verifyLedger(events).ok).toBe(true);
   });
 });
+
+describe('redaction policy: secrets are never written', () => {
+  it('masks configured fields in events, approval requests and stored results, but the tool sees them', async () => {
+    const seen: string[] = [];
+    const login = defineTool({
+      name: 'vault.login',
+      version: '1',
+      effect: 'write',
+      input: z.object({ user: z.string(), password: z.string() }),
+      output: z.object({ session: z.object({ token: z.string() }) }),
+      execute: (input) => {
+        seen.push(input.password);
+        return { session: { token: 'tok_SECRET_OUT' } };
+      },
+    });
+    const approve = defineTool({ ...login, name: 'vault.rotate' });
+    const runtime = createRuntime({
+      tools: [login, approve],
+      policy: simplePolicy((request) => ({
+        effect: request.tool.name === 'vault.rotate' ? 'require_approval' : 'allow',
+      })),
+      redaction: { keys: ['password', 'TOKEN'] },
+    });
+    const run = await runtime.startRun({
+      actor: agentActor,
+      agent: { ...triageAgent, tools: ['vault.*'] },
+      scope: { tenant: 't' },
+    });
+    const result = await run.call(login, { user: 'bob', password: 'hunter2-SECRET-IN' });
+    expect(result.status === 'ok' && result.output.session.token).toBe('tok_SECRET_OUT');
+    expect(seen).toEqual(['hunter2-SECRET-IN']);
+    await run.call(approve, { user: 'bob', password: 'hunter2-SECRET-IN' });
+    // The stored idempotency result is masked too: repeating the call returns what was kept.
+    const repeated = await run.call(login, { user: 'bob', password: 'hunter2-SECRET-IN' });
+    expect(repeated).toMatchObject({
+      status: 'ok',
+      idempotencyHit: true,
+      output: { session: { token: '[REDACTED]' } },
+    });
+    expect(seen).toHaveLength(1);
+    await run.end({ outcome: 'succeeded' });
+    const stored = JSON.stringify([
+      await readAll(runtime.stores.ledger),
+      await runtime.stores.approvals.list(),
+    ]);
+    expect(stored).not.toContain('SECRET');
+    expect(stored).toContain('[REDACTED]');
+    expect(verifyLedger(await readAll(runtime.stores.ledger)).ok).toBe(true);
+  });
+
+  it('rejects a malformed policy at once', () => {
+    expect(() =>
+      createRuntime({
+        tools: [],
+        policy: simplePolicy(() => ({ effect: 'allow' })),
+        redaction: { keys: [''] },
+      }),
+    ).toThrow(/redaction.keys must be an array of property names/);
+  });
+});

@@ -264,7 +264,7 @@ export class Run {
     const input = parsed.data;
     let inputJson: string;
     try {
-      inputJson = canonicalize(input);
+      inputJson = canonicalize(this.#rt.redact ? this.#rt.redact(input) : input);
     } catch (error) {
       const message = `tool "${name}" input cannot be recorded: ${(error as Error).message}`;
       this.#recordRawRequest(callId, name, rawInput, spanId);
@@ -562,7 +562,7 @@ export class Run {
         key: idempotencyKey,
         fingerprint,
         callId,
-        outcome: { status: 'ok', output },
+        outcome: { status: 'ok', output: this.#rt.redact ? this.#rt.redact(output) : output },
         completedAt: this.#rt.clock.now(),
         ttlMs: this.#rt.idempotencyTtlMs,
       });
@@ -631,13 +631,15 @@ export class Run {
     span: Span,
     spanId: string,
   ): Promise<CallResult> {
+    // What is stored and approved is the input as recorded: secrets masked by the redaction policy.
+    const recordedInput = this.#rt.redact ? this.#rt.redact(input) : input;
     const digest = computeActionDigest({
       principal: this.principal,
       onBehalfOf: this.onBehalfOf,
       agent: this.agent,
       tool,
       resource,
-      input,
+      input: recordedInput,
       policy: decision.policy,
     });
     const now = this.#rt.clock.now();
@@ -652,7 +654,7 @@ export class Run {
       runId: this.runId,
       callId,
       tool: { name: tool.name, version: tool.version },
-      input,
+      input: recordedInput,
       resource,
       requestedBy: this.#actorRef,
       onBehalfOf: this.onBehalfOf ? principalRef(this.onBehalfOf) : null,

@@ -2,6 +2,7 @@ import type { Tracer } from '@opentelemetry/api';
 import type { Clock } from './clock.js';
 import type { ModelProvider } from './doors.js';
 import type { IdSource } from './ids.js';
+import type { Redactor } from './ledger/redaction-policy.js';
 import type { ModeTable } from './mode.js';
 import type { PolicyEngine } from './policy.js';
 import type { RuntimeStores } from './stores/stores.js';
@@ -20,6 +21,8 @@ export interface RuntimeInternals {
   readonly approvalTtlMs: number;
   readonly idempotencyLeaseMs: number;
   readonly idempotencyTtlMs: number;
+  /** Masks secrets before anything is stored; undefined when no redaction policy is set. */
+  readonly redact: Redactor | undefined;
   toolNames(): string;
   inputSchema(tool: AnyTool): unknown;
 }

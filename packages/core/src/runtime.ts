@@ -7,6 +7,7 @@ import { type IdSource, randomIds } from './ids.js';
 import { canonicalize } from './ledger/canonical-json.js';
 import { EventTypes } from './ledger/event.js';
 import { EventRecorder } from './ledger/event-recorder.js';
+import { createRedactor, type RedactionPolicy } from './ledger/redaction-policy.js';
 import { assertMode, type Mode, ModeTable, type ModeTarget } from './mode.js';
 import type { PolicyEngine } from './policy.js';
 import {
@@ -39,6 +40,11 @@ export interface RuntimeOptions {
   tracer?: Tracer;
   /** The function `run.model()` calls. */
   model?: ModelProvider;
+  /**
+   * Property names masked before anything is stored (events, approval requests, idempotency
+   * results): secrets are never written. Pass `{}` for a sensible default list.
+   */
+  redaction?: RedactionPolicy;
   /** How long an approval request stays open. Default 24 hours. */
   approvalTtlMs?: number;
   idempotency?: {
@@ -122,6 +128,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const ids = options.ids ?? randomIds;
   const tracer = options.tracer ?? trace.getTracer('@custody/core', '0.1.0');
   const modes = new ModeTable();
+  const redact = options.redaction === undefined ? undefined : createRedactor(options.redaction);
   const schemaCache = new WeakMap<AnyTool, unknown>();
   const toolNames = [...tools.keys()].sort().join(', ') || 'none';
   const internals: RuntimeInternals = {
@@ -136,6 +143,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     approvalTtlMs: positive(options.approvalTtlMs, DAY_MS, 'approvalTtlMs'),
     idempotencyLeaseMs: positive(options.idempotency?.leaseMs, 5 * 60 * 1000, 'idempotency.leaseMs'),
     idempotencyTtlMs: positive(options.idempotency?.ttlMs, DAY_MS, 'idempotency.ttlMs'),
+    redact,
     toolNames: () => toolNames,
     inputSchema(tool) {
       if (!schemaCache.has(tool))
@@ -160,6 +168,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
               { stream, runId: null, traceId: null, tenant, actor },
               () => clock.now(),
               head,
+              redact,
             ),
         );
       operatorRecorders.set(stream, recorder);
@@ -185,7 +194,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       const write = modeWrites.then(async () => {
         const recorder = await operatorRecorder(tenant, principalRef(actor));
         const previous = modes.effective(target.tenant ?? '*', target.connector ?? '*').mode;
-        recorder.record(
+        recorder.recordAs(
+          principalRef(actor),
           EventTypes.modeChanged,
           {
             mode,
@@ -260,6 +270,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         stores.ledger,
         { stream: runId, runId, traceId, tenant: scope.tenant, actor: principalRef(principal) },
         () => clock.now(),
+        undefined,
+        redact,
       );
       recorder.record(
         EventTypes.runStarted,

@@ -2,6 +2,7 @@ import { CustodyError } from '../errors.js';
 import type { LedgerStore } from '../stores/ledger-store.js';
 import { sealEvent } from './chain.js';
 import type { ChainHead, EventType, LedgerEvent } from './event.js';
+import type { Redactor } from './redaction-policy.js';
 
 /** The envelope fields a recorder fills in the same way for every event of its stream. */
 export interface RecorderIdentity {
@@ -30,12 +31,31 @@ export class EventRecorder {
     private readonly identity: RecorderIdentity,
     private readonly now: () => number,
     head?: ChainHead,
+    private readonly redact?: Redactor,
   ) {
     this.#head = head;
   }
 
-  /** Seals the next event. Throws `CUSTODY_CANONICAL_INVALID` (recording nothing) on a bad payload. */
+  /**
+   * Seals the next event. Throws `CUSTODY_CANONICAL_INVALID` (recording nothing) on a bad payload.
+   * A `payloadJson` given by the caller must already be redacted; a payload object is redacted here.
+   */
   record(type: EventType, payload: unknown, spanId: string | null, payloadJson?: string): LedgerEvent {
+    return this.#seal(this.identity.actor, type, payload, spanId, payloadJson);
+  }
+
+  /** Like {@link EventRecorder.record}, for a stream several actors write (operator streams). */
+  recordAs(actor: string, type: EventType, payload: unknown, spanId: string | null = null): LedgerEvent {
+    return this.#seal(actor, type, payload, spanId, undefined);
+  }
+
+  #seal(
+    actor: string,
+    type: EventType,
+    payload: unknown,
+    spanId: string | null,
+    payloadJson: string | undefined,
+  ): LedgerEvent {
     const id = this.identity;
     const ms = this.now();
     if (ms !== this.#lastMs) {
@@ -52,8 +72,8 @@ export class EventRecorder {
         ts: this.#lastIso,
         type,
         tenant: id.tenant,
-        actor: id.actor,
-        payload,
+        actor,
+        payload: this.redact && payloadJson === undefined ? this.redact(payload) : payload,
       },
       this.#head,
       payloadJson,
