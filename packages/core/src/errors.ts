@@ -22,7 +22,8 @@ export type CustodyErrorCode =
   | 'CUSTODY_CANONICAL_INVALID'
   | 'CUSTODY_LEDGER_CONFLICT'
   | 'CUSTODY_LEDGER_WRITE_FAILED'
-  | 'CUSTODY_STORE_ERROR';
+  | 'CUSTODY_STORE_ERROR'
+  | 'CUSTODY_LEGAL_HOLD';
 
 const BRAND = Symbol.for('@custody/core/CustodyError');
 

@@ -121,3 +121,82 @@ describe('createLedger', () => {
     expect(csvCell('a,b')).toBe('"a,b"');
   });
 });
+
+describe('retention and legal holds', () => {
+  it('prunes finished runs older than the cutoff, records it, and old checkpoints still verify', async () => {
+    const { runtime, stores, clock } = makeRuntime();
+    const old = await startTriageRun(runtime);
+    await old.call('jira.get_issue', { id: '1' });
+    await old.end({ outcome: 'succeeded' });
+    const ledger = createLedger({ store: stores.ledger, signer, clock });
+    await ledger.checkpoint();
+    clock.advance(90 * 24 * 3600 * 1000);
+    const recent = await startTriageRun(runtime);
+    await recent.end({ outcome: 'succeeded' });
+    const open = await startTriageRun(runtime); // still running: never pruned
+    await open.call('jira.get_issue', { id: '2' });
+
+    const result = await ledger.prune({
+      tenant: 'acme',
+      before: new Date(clock.now() - 30 * 24 * 3600 * 1000).toISOString(),
+      requestedBy: 'service:retention',
+      reason: '30-day retention',
+    });
+    expect(result).toEqual({ runs: 1, events: 6 });
+    expect(await ledger.query({ runId: old.runId })).toEqual([]);
+    expect(await ledger.query({ runId: recent.runId })).not.toEqual([]);
+    const [pruned] = await ledger.query({ type: 'ledger.pruned' });
+    expect(pruned!.payload).toMatchObject({
+      streams: [{ stream: old.runId, events: 6 }],
+      reason: '30-day retention',
+    });
+    expect(await ledger.verify({ keys: { k1: publicPem } })).toMatchObject({ ok: true });
+  });
+
+  it('a run deleted without a pruning record is caught by the checkpoint', async () => {
+    const { stores } = await recordedRuns();
+    const ledger = createLedger({ store: stores.ledger, signer });
+    await ledger.checkpoint();
+    const [first] = await ledger.query({ type: 'run.started' });
+    await stores.ledger.deleteStreams([first!.stream]);
+    const result = await ledger.verify({ keys: { k1: publicPem } });
+    expect(!result.ok && result.problem).toMatchObject({ code: 'TRUNCATED', kind: 'truncated' });
+  });
+
+  it('legal holds block pruning until released; placing and releasing are recorded', async () => {
+    const { runtime, stores, clock } = makeRuntime();
+    const run = await startTriageRun(runtime);
+    await run.end({ outcome: 'succeeded' });
+    clock.advance(1000);
+    const other = await startTriageRun(runtime);
+    await other.end({ outcome: 'succeeded' });
+    clock.advance(1000);
+    const ledger = createLedger({ store: stores.ledger, clock });
+    const request = { requestedBy: 'user:counsel', reason: 'litigation 2026-17' };
+    const before = new Date(clock.now()).toISOString();
+
+    await ledger.hold({ tenant: 'acme', ...request });
+    await expect(ledger.prune({ tenant: 'acme', before, ...request })).rejects.toMatchObject({
+      code: 'CUSTODY_LEGAL_HOLD',
+    });
+    await ledger.releaseHold({ tenant: 'acme', ...request });
+    await ledger.hold({ tenant: 'acme', runId: run.runId, ...request });
+    expect(await ledger.holds('acme')).toEqual([{ tenant: 'acme', runId: run.runId }]);
+    expect(await ledger.prune({ tenant: 'acme', before, ...request })).toMatchObject({ runs: 1 });
+    expect(await ledger.query({ runId: run.runId })).not.toEqual([]);
+    expect(await ledger.query({ runId: other.runId })).toEqual([]);
+    const types = (await ledger.query({ stream: 'operator:acme' })).map((event) => event.type);
+    expect(types).toEqual([
+      'ledger.hold_placed',
+      'ledger.hold_released',
+      'ledger.hold_placed',
+      'ledger.pruned',
+    ]);
+    await expect(ledger.releaseHold({ tenant: 'acme', ...request })).rejects.toThrow(
+      /no hold on tenant acme/,
+    );
+    await expect(ledger.prune({ tenant: 'acme', before: 'yesterday', ...request })).rejects.toThrow(
+      /ISO 8601/,
+    );
+  });
+});

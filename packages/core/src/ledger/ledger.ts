@@ -59,6 +59,24 @@ export interface Ledger {
   export(
     options: { format: 'jsonl' | 'csv'; query?: LedgerQuery } & LedgerActionRequest,
   ): Promise<ExportResult>;
+  /**
+   * Places a legal hold on a tenant, or on one run of it: nothing held can be pruned until the
+   * hold is released. Recorded as `ledger.hold_placed`.
+   */
+  hold(target: { tenant: string; runId?: string } & LedgerActionRequest): Promise<LedgerEvent>;
+  /** Releases a hold placed with the same tenant and run. Recorded as `ledger.hold_released`. */
+  releaseHold(target: { tenant: string; runId?: string } & LedgerActionRequest): Promise<LedgerEvent>;
+  /** The holds in force for a tenant. */
+  holds(tenant: string): Promise<{ tenant: string; runId: string | null }[]>;
+  /**
+   * Retention: deletes the finished runs of a tenant whose every event is older than `before`
+   * (ISO 8601), except held ones. First records a `ledger.pruned` event naming each deleted run
+   * and its head, so earlier checkpoints still verify. Throws `CUSTODY_LEGAL_HOLD` when the
+   * whole tenant is held.
+   */
+  prune(
+    options: { tenant: string; before: string } & LedgerActionRequest,
+  ): Promise<{ runs: number; events: number }>;
 }
 
 /** An export in progress: its lines and how many events it holds. */
@@ -128,9 +146,116 @@ export function createLedger(options: LedgerOptions): Ledger {
     }
   }
 
+  async function activeHolds(tenant: string): Promise<{ tenant: string; runId: string | null }[]> {
+    const events = await readAll(store, {
+      stream: `operator:${tenant}`,
+      type: ['ledger.hold_placed', 'ledger.hold_released'],
+    });
+    const holds = new Map<string, { tenant: string; runId: string | null }>();
+    for (const event of events) {
+      const payload = event.payload as { runId?: string | null } | null;
+      const runId = payload?.runId ?? null;
+      if (event.type === 'ledger.hold_placed') holds.set(runId ?? '*', { tenant, runId });
+      else holds.delete(runId ?? '*');
+    }
+    return [...holds.values()];
+  }
+
+  function assertTenant(tenant: unknown, what: string): asserts tenant is string {
+    if (typeof tenant !== 'string' || tenant === '' || tenant === '*') {
+      throw invalidArgument(`${what} needs the tenant it applies to, got ${describeValue(tenant)}`);
+    }
+  }
+
+  async function changeHold(
+    type: 'ledger.hold_placed' | 'ledger.hold_released',
+    target: { tenant: string; runId?: string } & LedgerActionRequest,
+  ): Promise<LedgerEvent> {
+    const what = type === 'ledger.hold_placed' ? 'hold' : 'releaseHold';
+    assertTenant(target?.tenant, what);
+    assertRequest(target, what);
+    const held = (await activeHolds(target.tenant)).some((hold) => hold.runId === (target.runId ?? null));
+    if (type === 'ledger.hold_released' && !held) {
+      throw invalidArgument(
+        `no hold on ${target.runId ? `run ${target.runId} of ` : ''}tenant ${target.tenant} to release`,
+      );
+    }
+    return appendOperatorEvent(
+      `operator:${target.tenant}`,
+      target.tenant,
+      null,
+      type,
+      { runId: target.runId ?? null, reason: target.reason, requestedBy: target.requestedBy },
+      target.requestedBy,
+    );
+  }
+
   return {
     store,
     query: (query = {}) => readAll(store, query),
+    hold: (target) => changeHold('ledger.hold_placed', target),
+    releaseHold: (target) => changeHold('ledger.hold_released', target),
+    holds: (tenant) => activeHolds(tenant),
+
+    async prune(pruneOptions) {
+      assertTenant(pruneOptions?.tenant, 'prune');
+      assertRequest(pruneOptions, 'prune');
+      const { tenant, before } = pruneOptions;
+      if (typeof before !== 'string' || Number.isNaN(Date.parse(before))) {
+        throw invalidArgument(`prune needs "before" as an ISO 8601 time, got ${describeValue(before)}`);
+      }
+      if (!store.deleteStreams) {
+        throw new CustodyError(
+          'CUSTODY_STORE_ERROR',
+          'this ledger store cannot delete streams, so it cannot prune',
+        );
+      }
+      const holds = await activeHolds(tenant);
+      if (holds.some((hold) => hold.runId === null)) {
+        throw new CustodyError(
+          'CUSTODY_LEGAL_HOLD',
+          `tenant ${tenant} is under legal hold: nothing of it can be pruned`,
+          {
+            details: { tenant },
+          },
+        );
+      }
+      const heldRuns = new Set(holds.map((hold) => hold.runId));
+      const cutoff = new Date(Date.parse(before)).toISOString();
+      const byStream = new Map<string, LedgerEvent[]>();
+      for (const event of await readAll(store, { tenant })) {
+        if (event.runId === null) continue;
+        let list = byStream.get(event.stream);
+        if (!list) {
+          list = [];
+          byStream.set(event.stream, list);
+        }
+        list.push(event);
+      }
+      const doomed: { stream: string; seq: number; hash: string; events: number }[] = [];
+      for (const [stream, list] of byStream) {
+        const last = list.at(-1)!;
+        const finished = list.some((event) => event.type === 'run.ended');
+        if (!finished || last.ts >= cutoff || heldRuns.has(last.runId)) continue;
+        doomed.push({ stream, seq: last.seq, hash: last.hash, events: list.length });
+      }
+      if (doomed.length === 0) return { runs: 0, events: 0 };
+      await appendOperatorEvent(
+        `operator:${tenant}`,
+        tenant,
+        null,
+        'ledger.pruned',
+        {
+          before: cutoff,
+          streams: doomed,
+          reason: pruneOptions.reason,
+          requestedBy: pruneOptions.requestedBy,
+        },
+        pruneOptions.requestedBy,
+      );
+      const events = await store.deleteStreams(doomed.map((entry) => entry.stream));
+      return { runs: doomed.length, events };
+    },
 
     async checkpoint() {
       const heads = await allHeads();

@@ -201,6 +201,7 @@ export function verifyLedger(
     }
   }
   const redactions = collectRedactions(events);
+  const pruned = collectPrunedStreams(events);
 
   for (let index = 0; index < events.length; index++) {
     const event = events[index]!;
@@ -331,6 +332,9 @@ export function verifyLedger(
       if (only && !only.has(stream)) continue;
       const state = streams.get(stream);
       if (!state) {
+        const prunedHead = pruned.get(stream);
+        // Retention deleted the whole stream and said so in a chained `ledger.pruned` event.
+        if (prunedHead && (prunedHead.seq > head.seq || prunedHead.hash === head.hash)) continue;
         return failure(
           'TRUNCATED',
           events.length,
@@ -397,4 +401,24 @@ function collectRedactions(events: readonly LedgerEvent[]): Set<string> {
     if (typeof target === 'string') ids.add(target);
   }
   return ids;
+}
+
+/** Heads of the streams that `ledger.pruned` events in this set say retention deleted. */
+function collectPrunedStreams(events: readonly LedgerEvent[]): Map<string, { seq: number; hash: string }> {
+  const heads = new Map<string, { seq: number; hash: string }>();
+  for (const event of events) {
+    if (event.type !== 'ledger.pruned') continue;
+    const streams = (event.payload as { streams?: unknown } | null)?.streams;
+    if (!Array.isArray(streams)) continue;
+    for (const entry of streams as { stream?: unknown; seq?: unknown; hash?: unknown }[]) {
+      if (
+        typeof entry?.stream === 'string' &&
+        typeof entry.seq === 'number' &&
+        typeof entry.hash === 'string'
+      ) {
+        heads.set(entry.stream, { seq: entry.seq, hash: entry.hash });
+      }
+    }
+  }
+  return heads;
 }

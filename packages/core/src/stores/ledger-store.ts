@@ -57,6 +57,12 @@ export interface LedgerStore {
   appendCheckpoint?(checkpoint: LedgerCheckpoint, options?: { signal?: AbortSignal }): Promise<void>;
   /** Optional capability: every stored checkpoint, oldest first. */
   listCheckpoints?(options?: { signal?: AbortSignal }): Promise<LedgerCheckpoint[]>;
+  /**
+   * Optional capability, for retention only: delete whole streams (every event of each). The
+   * runtime records a `ledger.pruned` event naming them and their heads first, so checkpoints
+   * that covered them still verify. Resolves to the number of events deleted.
+   */
+  deleteStreams?(streams: readonly string[], options?: { signal?: AbortSignal }): Promise<number>;
   /** Optional capability: the head of every stream, cheaper than reading every event. */
   heads?(options?: { signal?: AbortSignal }): Promise<Record<string, ChainHead>>;
   close?(): Promise<void>;

@@ -72,6 +72,19 @@ export class InMemoryLedgerStore implements LedgerStore {
 
   readonly #checkpoints: LedgerCheckpoint[] = [];
 
+  async deleteStreams(streams: readonly string[]): Promise<number> {
+    const doomed = new Set(streams);
+    let deleted = 0;
+    for (let i = this.#events.length - 1; i >= 0; i--) {
+      if (doomed.has(this.#events[i]!.stream)) {
+        this.#events.splice(i, 1);
+        deleted++;
+      }
+    }
+    for (const stream of doomed) this.#streams.delete(stream);
+    return deleted;
+  }
+
   async appendCheckpoint(checkpoint: LedgerCheckpoint): Promise<void> {
     this.#checkpoints.push(structuredClone(checkpoint));
   }
