@@ -1,0 +1,100 @@
+import type { ApprovalStore, IdempotencyStore, LedgerStore } from '@custody/core';
+import { it } from 'vitest';
+import type { StoreConformanceOptions, StoreConformanceStores } from './conformance-options.js';
+import { EventFactory } from './fixtures.js';
+
+/** What a check needs from the adapter; a check whose needs are not met is skipped. */
+export type CheckNeed =
+  | 'ledger'
+  | 'approvals'
+  | 'idempotency'
+  | 'reopen'
+  | 'erasePayload'
+  | 'heads'
+  | 'checkpoints';
+
+/** The adapter instance as one check sees it. After `reopen()` the store fields point at the new stores. */
+export interface CheckContext {
+  ledger: LedgerStore;
+  approvals: ApprovalStore;
+  idempotency: IdempotencyStore;
+  /** Closes the stores and opens them again over the same data. */
+  reopen(): Promise<void>;
+  events: EventFactory;
+}
+
+/** Declares one check: a vitest test run against a fresh instance, skipped when a need is missing. */
+export type DefineCheck = (
+  name: string,
+  needs: readonly CheckNeed[],
+  body: (context: CheckContext) => Promise<void>,
+) => void;
+
+const NEED_TEXT: Record<CheckNeed, string> = {
+  ledger: 'a ledger store',
+  approvals: 'an approval store',
+  idempotency: 'an idempotency store',
+  reopen: 'reopen() (durability checks)',
+  erasePayload: 'ledger.erasePayload (optional capability)',
+  heads: 'ledger.heads (optional capability)',
+  checkpoints: 'ledger.appendCheckpoint and ledger.listCheckpoints (optional capabilities)',
+};
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+let instanceCounter = 0;
+
+/** Builds the `check` function every section of the suite uses. */
+export function createCheckDefiner(options: StoreConformanceOptions): DefineCheck {
+  const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  return (name, needs, body) => {
+    it(name, { timeout }, async (test) => {
+      const instance = await options.create();
+      try {
+        let stores = instance.stores;
+        const missing = needs.find((need) => !provides(need, stores, instance.reopen !== undefined));
+        if (missing) test.skip(`the adapter provides no ${NEED_TEXT[missing]}`);
+        const context: CheckContext = {
+          ledger: stores.ledger as LedgerStore,
+          approvals: stores.approvals as ApprovalStore,
+          idempotency: stores.idempotency as IdempotencyStore,
+          reopen: async () => {
+            stores = await instance.reopen!();
+            for (const need of needs) {
+              if (!provides(need, stores, true)) {
+                throw new Error(
+                  `reopen() returned stores without ${NEED_TEXT[need]}, which create() provided`,
+                );
+              }
+            }
+            context.ledger = stores.ledger as LedgerStore;
+            context.approvals = stores.approvals as ApprovalStore;
+            context.idempotency = stores.idempotency as IdempotencyStore;
+          },
+          events: new EventFactory(`c${++instanceCounter}-`),
+        };
+        await body(context);
+      } finally {
+        await instance.cleanup?.();
+      }
+    });
+  };
+}
+
+function provides(need: CheckNeed, stores: StoreConformanceStores, canReopen: boolean): boolean {
+  switch (need) {
+    case 'reopen':
+      return canReopen;
+    case 'erasePayload':
+      return typeof stores.ledger?.erasePayload === 'function';
+    case 'heads':
+      return typeof stores.ledger?.heads === 'function';
+    case 'checkpoints':
+      return (
+        typeof stores.ledger?.appendCheckpoint === 'function' &&
+        typeof stores.ledger.listCheckpoints === 'function'
+      );
+    default:
+      return stores[need] !== undefined;
+  }
+}

@@ -1,0 +1,6 @@
+export type {
+  StoreConformanceInstance,
+  StoreConformanceOptions,
+  StoreConformanceStores,
+} from './conformance-options.js';
+export { describeStoreConformance } from './describe-store-conformance.js';

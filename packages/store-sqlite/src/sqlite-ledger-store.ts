@@ -1,0 +1,484 @@
+import {
+  type ChainHead,
+  CustodyError,
+  canonicalize,
+  describeValue,
+  eventToolName,
+  GENESIS_HASH,
+  type LedgerCheckpoint,
+  type LedgerEvent,
+  type LedgerPage,
+  type LedgerQuery,
+  type LedgerStore,
+} from '@custody/core';
+import { isUniqueViolation, type SqliteConnection, storeClosed, storeFailure } from './sqlite-connection.js';
+import type { SqliteStatement } from './sqlite-driver.js';
+
+/**
+ * The SQLite ledger: the {@link LedgerStore} port with all its optional capabilities (`erasePayload`,
+ * `heads`, `appendCheckpoint`, `listCheckpoints`), and `close`.
+ */
+export interface SqliteLedgerStore extends LedgerStore {
+  erasePayload(eventId: string, options?: { signal?: AbortSignal }): Promise<boolean>;
+  heads(options?: { signal?: AbortSignal }): Promise<Record<string, ChainHead>>;
+  appendCheckpoint(checkpoint: LedgerCheckpoint, options?: { signal?: AbortSignal }): Promise<void>;
+  listCheckpoints(options?: { signal?: AbortSignal }): Promise<LedgerCheckpoint[]>;
+  /** Commits appends still waiting for their group, then releases the database. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_PAGE = 1000;
+
+const COLUMNS =
+  'pos, id, stream, seq, schema_version, run_id, trace_id, span_id, ts, type, tenant, actor, ' +
+  'payload_hash, prev_hash, hash, payload, salt';
+
+const INSERT =
+  'INSERT INTO custody_events (id, stream, seq, schema_version, run_id, trace_id, span_id, ts, type, tenant, ' +
+  'actor, tool, payload_hash, prev_hash, hash, payload, salt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+
+/** The filters of {@link LedgerQuery} that compare one column for equality. */
+const EQUALITY_FILTERS = [
+  ['runId', 'run_id'],
+  ['stream', 'stream'],
+  ['traceId', 'trace_id'],
+  ['tenant', 'tenant'],
+  ['actor', 'actor'],
+  ['tool', 'tool'],
+] as const;
+
+interface EventRow {
+  pos: number;
+  id: string;
+  stream: string;
+  seq: number;
+  schema_version: number;
+  run_id: string | null;
+  trace_id: string | null;
+  span_id: string | null;
+  ts: string;
+  type: string;
+  tenant: string;
+  actor: string;
+  payload_hash: string;
+  prev_hash: string;
+  hash: string;
+  payload: string | null;
+  salt: string | null;
+}
+
+/** An event checked and encoded before it joins a group, so the transaction only writes. */
+interface EncodedEvent {
+  readonly event: LedgerEvent;
+  readonly params: unknown[];
+}
+
+/** One caller's `append`, waiting for its group's transaction. */
+interface PendingAppend {
+  readonly batch: readonly EncodedEvent[];
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+// Taken at load, so a test that installs fake timers later cannot stall every append.
+const scheduleGroup: (callback: () => void) => unknown = globalThis.setImmediate;
+
+/**
+ * The ledger over one SQLite table, with group commit: every `append` made before the event loop
+ * next turns joins one transaction (one fsync). Each caller's batch runs in its own savepoint,
+ * so a conflicting batch is rolled back alone and the rest of the group still commits; each
+ * promise settles only after the transaction committed.
+ */
+export class SqliteLedger implements SqliteLedgerStore {
+  readonly specificationVersion = 'v1' as const;
+  #connection: SqliteConnection | undefined;
+  #pending: PendingAppend[] = [];
+  #scheduled = false;
+  readonly #flushGroup = () => this.#flush();
+  readonly #begin: SqliteStatement;
+  readonly #commit: SqliteStatement;
+  readonly #rollback: SqliteStatement;
+  readonly #savepoint: SqliteStatement;
+  readonly #releaseSavepoint: SqliteStatement;
+  readonly #rollbackToSavepoint: SqliteStatement;
+  readonly #insert: SqliteStatement;
+  readonly #selectHead: SqliteStatement;
+  readonly #selectHash: SqliteStatement;
+  readonly #erase: SqliteStatement;
+  readonly #selectHeads: SqliteStatement;
+  readonly #insertCheckpoint: SqliteStatement;
+  readonly #selectCheckpoints: SqliteStatement;
+
+  constructor(connection: SqliteConnection) {
+    this.#connection = connection.retain();
+    const sql = (text: string) => connection.statement(text);
+    this.#begin = sql('BEGIN IMMEDIATE');
+    this.#commit = sql('COMMIT');
+    this.#rollback = sql('ROLLBACK');
+    this.#savepoint = sql('SAVEPOINT custody_append');
+    this.#releaseSavepoint = sql('RELEASE custody_append');
+    this.#rollbackToSavepoint = sql('ROLLBACK TO custody_append');
+    this.#insert = sql(INSERT);
+    this.#selectHead = sql('SELECT seq, hash FROM custody_events WHERE stream = ? ORDER BY seq DESC LIMIT 1');
+    this.#selectHash = sql('SELECT hash FROM custody_events WHERE id = ?');
+    this.#erase = sql('UPDATE custody_events SET payload = NULL, salt = NULL, tool = NULL WHERE id = ?');
+    // SQLite returns the hash of the row that holds max(seq): a documented bare-column rule.
+    this.#selectHeads = sql('SELECT stream, max(seq) AS seq, hash FROM custody_events GROUP BY stream');
+    this.#insertCheckpoint = sql(
+      'INSERT INTO custody_checkpoints (created_at, root, checkpoint) VALUES (?, ?, ?)',
+    );
+    this.#selectCheckpoints = sql('SELECT checkpoint FROM custody_checkpoints ORDER BY pos');
+  }
+
+  append(events: readonly LedgerEvent[], options: { signal?: AbortSignal } = {}): Promise<void> {
+    if (!this.#connection) return Promise.reject(storeClosed('ledger'));
+    if (options.signal?.aborted) {
+      return Promise.reject(
+        new CustodyError('CUSTODY_ABORTED', 'append was aborted before it was written; nothing was stored', {
+          cause: options.signal.reason,
+        }),
+      );
+    }
+    let batch: EncodedEvent[];
+    try {
+      batch = encodeBatch(events);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (batch.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ batch, resolve, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        scheduleGroup(this.#flushGroup);
+      }
+    });
+  }
+
+  async head(stream: string): Promise<ChainHead | undefined> {
+    this.#open();
+    this.#flush();
+    const row = this.#selectHead.get(stream) as ChainHead | undefined;
+    return row && { seq: row.seq, hash: row.hash };
+  }
+
+  async read(query: LedgerQuery = {}): Promise<LedgerPage> {
+    const connection = this.#open();
+    this.#flush();
+    const { sql, params, limit } = compileQuery(query);
+    let rows: EventRow[];
+    try {
+      rows = connection.statement(sql).all(...params) as EventRow[];
+    } catch (error) {
+      throw storeFailure('read the ledger', error);
+    }
+    if (rows.length <= limit) return { events: rows.map(rowToEvent) };
+    const events = rows.slice(0, limit).map(rowToEvent);
+    return { events, nextCursor: String(rows[limit - 1]!.pos) };
+  }
+
+  async erasePayload(eventId: string): Promise<boolean> {
+    this.#open();
+    this.#flush();
+    try {
+      return this.#erase.run(eventId).changes > 0;
+    } catch (error) {
+      throw storeFailure(`erase the payload of event ${eventId}`, error);
+    }
+  }
+
+  async heads(): Promise<Record<string, ChainHead>> {
+    this.#open();
+    this.#flush();
+    const heads: Record<string, ChainHead> = {};
+    try {
+      for (const row of this.#selectHeads.all() as { stream: string; seq: number; hash: string }[]) {
+        heads[row.stream] = { seq: row.seq, hash: row.hash };
+      }
+    } catch (error) {
+      throw storeFailure('read the stream heads', error);
+    }
+    return heads;
+  }
+
+  async appendCheckpoint(checkpoint: LedgerCheckpoint): Promise<void> {
+    this.#open();
+    if (typeof checkpoint?.root !== 'string' || typeof checkpoint.createdAt !== 'string') {
+      throw invalid(`appendCheckpoint expects a ledger checkpoint, got ${describeValue(checkpoint)}`);
+    }
+    const json = canonicalize(checkpoint);
+    this.#flush();
+    try {
+      this.#insertCheckpoint.run(checkpoint.createdAt, checkpoint.root, json);
+    } catch (error) {
+      throw storeFailure('store a checkpoint', error);
+    }
+  }
+
+  async listCheckpoints(): Promise<LedgerCheckpoint[]> {
+    this.#open();
+    try {
+      const rows = this.#selectCheckpoints.all() as { checkpoint: string }[];
+      return rows.map((row) => JSON.parse(row.checkpoint) as LedgerCheckpoint);
+    } catch (error) {
+      throw storeFailure('read the checkpoints', error);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.#connection) return;
+    this.#flush();
+    this.#connection.release();
+    this.#connection = undefined;
+  }
+
+  #open(): SqliteConnection {
+    if (!this.#connection) throw storeClosed('ledger');
+    return this.#connection;
+  }
+
+  /** Writes every pending append in one transaction. Synchronous: nothing interleaves with it. */
+  #flush(): void {
+    this.#scheduled = false;
+    const group = this.#pending;
+    if (group.length === 0) return;
+    this.#pending = [];
+    const failures = new Array<unknown>(group.length);
+    try {
+      this.#begin.run();
+      try {
+        if (group.length === 1) {
+          this.#insertBatch(group[0]!.batch);
+        } else {
+          for (let i = 0; i < group.length; i++) failures[i] = this.#insertInSavepoint(group[i]!.batch);
+        }
+        this.#commit.run();
+      } catch (error) {
+        if (this.#connection?.db.inTransaction) this.#rollback.run();
+        throw error;
+      }
+    } catch (error) {
+      // A lone caller's own conflict, or a failure of the whole transaction (disk full, I/O,
+      // lock timeout): nothing of the group was written.
+      const reason = CustodyError.isInstance(error)
+        ? error
+        : new CustodyError(
+            'CUSTODY_LEDGER_WRITE_FAILED',
+            `SQLite could not commit ${group.length} append(s): ${error instanceof Error ? error.message : String(error)}; nothing was written`,
+            { cause: error },
+          );
+      for (const caller of group) caller.reject(reason);
+      return;
+    }
+    for (let i = 0; i < group.length; i++) {
+      const failure = failures[i];
+      if (failure === undefined) group[i]!.resolve();
+      else group[i]!.reject(failure);
+    }
+  }
+
+  /** One caller's batch inside the group: its own conflict is returned, anything else aborts the group. */
+  #insertInSavepoint(batch: readonly EncodedEvent[]): unknown {
+    this.#savepoint.run();
+    try {
+      this.#insertBatch(batch);
+      this.#releaseSavepoint.run();
+      return undefined;
+    } catch (error) {
+      if (!CustodyError.isInstance(error)) throw error;
+      this.#rollbackToSavepoint.run();
+      this.#releaseSavepoint.run();
+      return error;
+    }
+  }
+
+  /** Checks each event against its stream's stored head and inserts it; same semantics as core's memory ledger. */
+  #insertBatch(batch: readonly EncodedEvent[]): void {
+    const heads = new Map<string, ChainHead>();
+    for (const { event, params } of batch) {
+      const head = heads.get(event.stream) ?? (this.#selectHead.get(event.stream) as ChainHead | undefined);
+      const expectedSeq = head ? head.seq + 1 : 0;
+      const expectedPrev = head ? head.hash : GENESIS_HASH;
+      if (event.seq === expectedSeq && event.prevHash === expectedPrev) {
+        try {
+          this.#insert.run(...params);
+        } catch (error) {
+          if (isUniqueViolation(error))
+            throw conflict(event, `event id ${event.id} is already used by another event`);
+          throw error;
+        }
+        heads.set(event.stream, { seq: event.seq, hash: event.hash });
+        continue;
+      }
+      const stored = this.#selectHash.get(event.id) as { hash: string } | undefined;
+      if (stored?.hash === event.hash) continue; // already stored: re-appending is a no-op
+      if (stored) throw conflict(event, `event ${event.id} is already stored with another hash`);
+      throw conflict(
+        event,
+        `event ${event.id} does not extend stream ${event.stream}: expected seq ${expectedSeq}` +
+          (event.seq === expectedSeq
+            ? ` linked to ${expectedPrev}, got prevHash ${event.prevHash}`
+            : `, got ${event.seq}`),
+      );
+    }
+  }
+}
+
+function conflict(event: LedgerEvent, message: string): CustodyError {
+  return new CustodyError('CUSTODY_LEDGER_CONFLICT', message, {
+    details: { stream: event.stream, seq: event.seq, eventId: event.id },
+  });
+}
+
+function invalid(message: string, details: Record<string, unknown> = {}): CustodyError {
+  return new CustodyError('CUSTODY_INVALID_ARGUMENT', message, { details });
+}
+
+const STRING_FIELDS = [
+  'id',
+  'stream',
+  'ts',
+  'type',
+  'tenant',
+  'actor',
+  'payloadHash',
+  'prevHash',
+  'hash',
+] as const;
+const NULLABLE_FIELDS = ['runId', 'traceId', 'spanId', 'salt'] as const;
+
+/** Checks the shape of every event and encodes its row: the payload as canonical JSON text. */
+function encodeBatch(events: readonly LedgerEvent[]): EncodedEvent[] {
+  if (!Array.isArray(events))
+    throw invalid(`append expects an array of sealed events, got ${describeValue(events)}`);
+  return events.map((event, index) => {
+    const problem = shapeProblem(event);
+    if (problem) throw invalid(`cannot append event ${index} of the batch: ${problem}`, { index });
+    // Stored as the exact canonical text that was hashed, so a read gives the same bytes back.
+    // SQL NULL only for an erased event (payload and salt both null); a null payload is 'null'.
+    const payload = event.payload === null && event.salt === null ? null : canonicalize(event.payload);
+    return {
+      event,
+      params: [
+        event.id,
+        event.stream,
+        event.seq,
+        event.schemaVersion,
+        event.runId,
+        event.traceId,
+        event.spanId,
+        event.ts,
+        event.type,
+        event.tenant,
+        event.actor,
+        eventToolName(event) ?? null,
+        event.payloadHash,
+        event.prevHash,
+        event.hash,
+        payload,
+        event.salt,
+      ],
+    };
+  });
+}
+
+function shapeProblem(event: LedgerEvent): string | undefined {
+  if (typeof event !== 'object' || event === null)
+    return `expected a sealed event, got ${describeValue(event)}`;
+  for (const field of STRING_FIELDS) {
+    if (typeof event[field] !== 'string')
+      return `${field} must be a string, got ${describeValue(event[field])}`;
+  }
+  for (const field of NULLABLE_FIELDS) {
+    const value = event[field];
+    if (value !== null && typeof value !== 'string')
+      return `${field} must be a string or null, got ${describeValue(value)}`;
+  }
+  if (!Number.isSafeInteger(event.seq) || event.seq < 0) {
+    return `seq must be an integer >= 0, got ${describeValue(event.seq)}`;
+  }
+  if (!Number.isSafeInteger(event.schemaVersion)) {
+    return `schemaVersion must be an integer, got ${describeValue(event.schemaVersion)}`;
+  }
+  return undefined;
+}
+
+/** Builds the SQL of one query. Filter values are always bound, never spliced into the text. */
+function compileQuery(query: LedgerQuery): { sql: string; params: unknown[]; limit: number } {
+  if (typeof query !== 'object' || query === null)
+    throw invalid(`ledger query must be an object, got ${describeValue(query)}`);
+  const limit = query.limit ?? DEFAULT_PAGE;
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw invalid(`ledger query limit must be a positive integer, got ${String(limit)}`);
+  }
+  const where: string[] = [];
+  const params: unknown[] = [];
+  for (const [field, column] of EQUALITY_FILTERS) {
+    const value = query[field];
+    if (value === undefined) continue;
+    if (typeof value !== 'string')
+      throw invalid(`ledger query ${field} must be a string, got ${describeValue(value)}`);
+    where.push(`${column} = ?`);
+    params.push(value);
+  }
+  if (query.type !== undefined) {
+    if (typeof query.type === 'string') {
+      where.push('type = ?');
+      params.push(query.type);
+    } else if (Array.isArray(query.type) && query.type.every((type) => typeof type === 'string')) {
+      // One statement shape for lists of any length: the list is bound as a JSON array.
+      where.push('type IN (SELECT value FROM json_each(?))');
+      params.push(JSON.stringify(query.type));
+    } else {
+      throw invalid(
+        `ledger query type must be a string or an array of strings, got ${describeValue(query.type)}`,
+      );
+    }
+  }
+  for (const [field, clause] of [
+    ['from', 'ts >= ?'],
+    ['to', 'ts < ?'],
+  ] as const) {
+    const value = query[field];
+    if (value === undefined) continue;
+    if (typeof value !== 'string') {
+      throw invalid(`ledger query ${field} must be an ISO 8601 string, got ${describeValue(value)}`);
+    }
+    where.push(clause);
+    params.push(value);
+  }
+  if (query.cursor !== undefined) {
+    if (typeof query.cursor !== 'string' || !/^(0|[1-9][0-9]{0,15})$/.test(query.cursor)) {
+      throw invalid(`ledger cursor ${JSON.stringify(query.cursor)} is not one this store issued`);
+    }
+    where.push('pos > ?');
+    params.push(Number(query.cursor));
+  }
+  params.push(limit + 1); // one more than the page tells whether another page exists
+  const sql =
+    `SELECT ${COLUMNS} FROM custody_events` +
+    (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
+    ' ORDER BY pos LIMIT ?';
+  return { sql, params, limit };
+}
+
+function rowToEvent(row: EventRow): LedgerEvent {
+  return {
+    schemaVersion: row.schema_version as LedgerEvent['schemaVersion'],
+    id: row.id,
+    stream: row.stream,
+    seq: row.seq,
+    runId: row.run_id,
+    traceId: row.trace_id,
+    spanId: row.span_id,
+    ts: row.ts,
+    type: row.type,
+    tenant: row.tenant,
+    actor: row.actor,
+    payloadHash: row.payload_hash,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+    payload: row.payload === null ? null : JSON.parse(row.payload),
+    salt: row.salt,
+  };
+}
