@@ -1,3 +1,4 @@
+import { describeValue, invalidArgument } from '../errors.js';
 import { canonicalize } from './canonical-json.js';
 import {
   type ChainHead,

@@ -23,6 +23,11 @@ export const EventTypes = {
   verification: 'tool.verified',
   compensation: 'tool.compensated',
   modeChanged: 'mode.changed',
+  redacted: 'ledger.redacted',
+  exported: 'ledger.exported',
+  pruned: 'ledger.pruned',
+  holdPlaced: 'ledger.hold_placed',
+  holdReleased: 'ledger.hold_released',
 } as const;
 
 /** One of {@link EventTypes}, or a type written by a newer version. */

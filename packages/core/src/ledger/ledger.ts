@@ -10,7 +10,7 @@ import {
   signCheckpoint,
 } from './checkpoint.js';
 import type { CheckpointKeys, CheckpointSigner } from './checkpoint-signer.js';
-import type { ChainHead, LedgerEvent } from './event.js';
+import { type ChainHead, EventTypes, type LedgerEvent } from './event.js';
 import { EventRecorder } from './event-recorder.js';
 import { csvLines, jsonlLines } from './ledger-export.js';
 import { type LedgerVerification, verifyLedger } from './verify.js';
@@ -149,13 +149,13 @@ export function createLedger(options: LedgerOptions): Ledger {
   async function activeHolds(tenant: string): Promise<{ tenant: string; runId: string | null }[]> {
     const events = await readAll(store, {
       stream: `operator:${tenant}`,
-      type: ['ledger.hold_placed', 'ledger.hold_released'],
+      type: [EventTypes.holdPlaced, EventTypes.holdReleased],
     });
     const holds = new Map<string, { tenant: string; runId: string | null }>();
     for (const event of events) {
       const payload = event.payload as { runId?: string | null } | null;
       const runId = payload?.runId ?? null;
-      if (event.type === 'ledger.hold_placed') holds.set(runId ?? '*', { tenant, runId });
+      if (event.type === EventTypes.holdPlaced) holds.set(runId ?? '*', { tenant, runId });
       else holds.delete(runId ?? '*');
     }
     return [...holds.values()];
@@ -168,14 +168,14 @@ export function createLedger(options: LedgerOptions): Ledger {
   }
 
   async function changeHold(
-    type: 'ledger.hold_placed' | 'ledger.hold_released',
+    type: typeof EventTypes.holdPlaced | typeof EventTypes.holdReleased,
     target: { tenant: string; runId?: string } & LedgerActionRequest,
   ): Promise<LedgerEvent> {
-    const what = type === 'ledger.hold_placed' ? 'hold' : 'releaseHold';
+    const what = type === EventTypes.holdPlaced ? 'hold' : 'releaseHold';
     assertTenant(target?.tenant, what);
     assertRequest(target, what);
     const held = (await activeHolds(target.tenant)).some((hold) => hold.runId === (target.runId ?? null));
-    if (type === 'ledger.hold_released' && !held) {
+    if (type === EventTypes.holdReleased && !held) {
       throw invalidArgument(
         `no hold on ${target.runId ? `run ${target.runId} of ` : ''}tenant ${target.tenant} to release`,
       );
@@ -193,8 +193,8 @@ export function createLedger(options: LedgerOptions): Ledger {
   return {
     store,
     query: (query = {}) => readAll(store, query),
-    hold: (target) => changeHold('ledger.hold_placed', target),
-    releaseHold: (target) => changeHold('ledger.hold_released', target),
+    hold: (target) => changeHold(EventTypes.holdPlaced, target),
+    releaseHold: (target) => changeHold(EventTypes.holdReleased, target),
     holds: (tenant) => activeHolds(tenant),
 
     async prune(pruneOptions) {
@@ -235,7 +235,7 @@ export function createLedger(options: LedgerOptions): Ledger {
       const doomed: { stream: string; seq: number; hash: string; events: number }[] = [];
       for (const [stream, list] of byStream) {
         const last = list.at(-1)!;
-        const finished = list.some((event) => event.type === 'run.ended');
+        const finished = list.some((event) => event.type === EventTypes.runEnded);
         if (!finished || last.ts >= cutoff || heldRuns.has(last.runId)) continue;
         doomed.push({ stream, seq: last.seq, hash: last.hash, events: list.length });
       }
@@ -244,7 +244,7 @@ export function createLedger(options: LedgerOptions): Ledger {
         `operator:${tenant}`,
         tenant,
         null,
-        'ledger.pruned',
+        EventTypes.pruned,
         {
           before: cutoff,
           streams: doomed,
@@ -299,10 +299,10 @@ export function createLedger(options: LedgerOptions): Ledger {
       const target = events.find((event) => event.id === eventId);
       if (!target) throw invalidArgument(`no event with id "${eventId}" in the ledger`);
       if (target.payload === null) throw invalidArgument(`event "${eventId}" is already redacted`);
-      if (target.type === 'ledger.redacted')
+      if (target.type === EventTypes.redacted)
         throw invalidArgument('a redaction record cannot itself be redacted');
       const last = events.at(-1)!;
-      if (target.runId !== null && last.type !== 'run.ended' && last.type !== 'ledger.redacted') {
+      if (target.runId !== null && last.type !== EventTypes.runEnded && last.type !== EventTypes.redacted) {
         throw invalidArgument(
           `run ${target.runId} has not ended; redact its events once it has (its writer still extends the stream)`,
         );
@@ -311,7 +311,7 @@ export function createLedger(options: LedgerOptions): Ledger {
         stream,
         target.tenant,
         target.runId,
-        'ledger.redacted',
+        EventTypes.redacted,
         {
           eventId,
           eventType: target.type,
@@ -337,7 +337,7 @@ export function createLedger(options: LedgerOptions): Ledger {
         `operator:${query.tenant ?? '*'}`,
         query.tenant ?? '*',
         null,
-        'ledger.exported',
+        EventTypes.exported,
         {
           format,
           query: { ...query },

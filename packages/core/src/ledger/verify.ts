@@ -2,7 +2,7 @@ import { canonicalize } from './canonical-json.js';
 import { envelopeJson, payloadCommitment } from './chain.js';
 import { checkpointCount, checkpointMessage, checkpointRoot, type LedgerCheckpoint } from './checkpoint.js';
 import { type CheckpointKeys, verifyEd25519 } from './checkpoint-signer.js';
-import { GENESIS_HASH, LEDGER_SCHEMA_VERSION, type LedgerEvent } from './event.js';
+import { EventTypes, GENESIS_HASH, LEDGER_SCHEMA_VERSION, type LedgerEvent } from './event.js';
 import { sha256Hex } from './hash.js';
 
 /** Machine-readable cause of a verification failure. */
@@ -396,7 +396,7 @@ function checkShape(event: LedgerEvent): string | undefined {
 function collectRedactions(events: readonly LedgerEvent[]): Set<string> {
   const ids = new Set<string>();
   for (const event of events) {
-    if (event.type !== 'ledger.redacted') continue;
+    if (event.type !== EventTypes.redacted) continue;
     const target = (event.payload as { eventId?: unknown } | null)?.eventId;
     if (typeof target === 'string') ids.add(target);
   }
@@ -407,7 +407,7 @@ function collectRedactions(events: readonly LedgerEvent[]): Set<string> {
 function collectPrunedStreams(events: readonly LedgerEvent[]): Map<string, { seq: number; hash: string }> {
   const heads = new Map<string, { seq: number; hash: string }>();
   for (const event of events) {
-    if (event.type !== 'ledger.pruned') continue;
+    if (event.type !== EventTypes.pruned) continue;
     const streams = (event.payload as { streams?: unknown } | null)?.streams;
     if (!Array.isArray(streams)) continue;
     for (const entry of streams as { stream?: unknown; seq?: unknown; hash?: unknown }[]) {
