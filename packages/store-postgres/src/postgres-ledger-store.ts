@@ -1,0 +1,655 @@
+import {
+  type ChainHead,
+  CustodyError,
+  canonicalize,
+  describeValue,
+  eventToolName,
+  GENESIS_HASH,
+  type LedgerCheckpoint,
+  type LedgerEvent,
+  type LedgerPage,
+  type LedgerQuery,
+  type LedgerStore,
+} from '@custody/core';
+import {
+  type PostgresPool,
+  type Queryable,
+  sqlState,
+  storeError,
+  throwIfAborted,
+  toBuffer,
+  toNumber,
+  withTransaction,
+} from './database.js';
+import type { SchemaNames } from './schema.js';
+
+/**
+ * The PostgreSQL ledger: {@link LedgerStore} plus a commit-order reader for tailing.
+ *
+ * `read` pages in append order with a cursor that is exact for a ledger nobody is writing to;
+ * `tail` is the reader to poll while others append (see its note).
+ */
+export interface PostgresLedgerStore extends LedgerStore {
+  erasePayload(eventId: string, options?: { signal?: AbortSignal }): Promise<boolean>;
+  /**
+   * The head of every stream, from one snapshot (so a checkpoint over them is consistent). Costs
+   * one index probe per stream, not a scan of the events.
+   */
+  heads(options?: { signal?: AbortSignal }): Promise<Record<string, ChainHead>>;
+  /** Stores a (signed) checkpoint as its canonical JSON; checkpoints are append-only too. */
+  appendCheckpoint(checkpoint: LedgerCheckpoint, options?: { signal?: AbortSignal }): Promise<void>;
+  /** Every stored checkpoint, oldest first. */
+  listCheckpoints(options?: { signal?: AbortSignal }): Promise<LedgerCheckpoint[]>;
+  /**
+   * Reads like `read`, but in commit order and only up to the oldest transaction still running
+   * anywhere in the database, so a cursor kept and polled again never skips an event, however
+   * late its transaction commits. The price: an event shows up only once every transaction that
+   * started before its own has finished (usually milliseconds; a long transaction elsewhere holds
+   * the tail back). Within a stream the order is still seq order.
+   *
+   * Unlike `read`, every non-empty page carries a `nextCursor` (where to poll from next, even when
+   * nothing more has committed yet); an empty page carries none, so keep the cursor you had.
+   * Its cursors are not `read`'s.
+   *
+   * @example
+   * ```ts
+   * let cursor: string | undefined;
+   * for (;;) {
+   *   const page = await stores.ledger.tail({ tenant: 'acme', cursor });
+   *   for (const event of page.events) ship(event);
+   *   cursor = page.nextCursor ?? cursor;
+   *   if (page.events.length === 0) await sleep(500);
+   * }
+   * ```
+   */
+  tail(query?: LedgerQuery, options?: { signal?: AbortSignal }): Promise<LedgerPage>;
+}
+
+/** Tuning of the ledger, from the factory options. */
+export interface LedgerSettings {
+  readonly maxBatchEvents: number;
+}
+
+const DEFAULT_PAGE = 1000;
+// Columns written per event, in the order of `insertParams`.
+const INSERT_COLUMNS =
+  'stream, seq, id, schema_version, run_id, trace_id, span_id, ts, type, tenant, actor, tool, payload_hash, prev_hash, hash, payload, salt';
+const COLUMN_COUNT = 17;
+// Bind parameters per statement are capped at 65,535; stay well below.
+const ROWS_PER_INSERT = 2000;
+const SELECT_COLUMNS =
+  'position, tx_id, stream, seq, id, schema_version, run_id, trace_id, span_id, ts, type, tenant, actor, payload_hash, prev_hash, hash, payload, salt';
+// How often a flush starts over after losing a race to another writer before it gives up.
+const MAX_ATTEMPTS = 8;
+// unique_violation (another writer took the seq or id), deadlock_detected, serialization_failure.
+const RACE_STATES = new Set(['23505', '40P01', '40001']);
+
+/** An event checked and encoded for the INSERT, before any database work. */
+interface PreparedEvent {
+  readonly event: LedgerEvent;
+  readonly params: unknown[];
+}
+
+/** One `append` call waiting for a flush. */
+interface PendingAppend {
+  readonly events: readonly PreparedEvent[];
+  resolve(): void;
+  reject(error: unknown): void;
+  detach(): void;
+}
+
+/** Which callers of a batch go in (with the events not yet stored) and which are rejected. */
+interface Classification {
+  readonly accepted: readonly { readonly pending: PendingAppend; readonly fresh: readonly PreparedEvent[] }[];
+  readonly rejected: ReadonlyMap<PendingAppend, CustodyError>;
+}
+
+/** What the database holds for a flush's streams and ids. */
+interface StoredState {
+  readonly heads: Map<string, ChainHead>;
+  readonly hashes: Map<string, string>;
+}
+
+/**
+ * Appends through a queue: calls made while a transaction is in flight wait and are then written
+ * together in the next one (group commit), each caller resolving only once that transaction has
+ * committed. One flush at a time per store, so an instance that appends event n and n+1 without
+ * awaiting in between still writes them in order.
+ */
+export class PostgresLedger implements PostgresLedgerStore {
+  readonly specificationVersion = 'v1' as const;
+  readonly #pool: () => Promise<PostgresPool>;
+  readonly #names: SchemaNames;
+  readonly #settings: LedgerSettings;
+  readonly #queue: PendingAppend[] = [];
+  #flushing: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(pool: () => Promise<PostgresPool>, names: SchemaNames, settings: LedgerSettings) {
+    this.#pool = pool;
+    this.#names = names;
+    this.#settings = settings;
+  }
+
+  append(events: readonly LedgerEvent[], options: { signal?: AbortSignal } = {}): Promise<void> {
+    try {
+      if (this.#closed) throw closedError();
+      throwIfAborted(options.signal, 'ledger append');
+      if (!Array.isArray(events)) {
+        throw new CustodyError(
+          'CUSTODY_INVALID_ARGUMENT',
+          `ledger append takes an array of events, got ${describeValue(events)}`,
+        );
+      }
+      if (events.length === 0) return Promise.resolve();
+      // Encode before queueing: a payload that is not faithful JSON fails here, alone.
+      const prepared = events.map((event, index) => prepare(event, index));
+      return new Promise<void>((resolve, reject) => {
+        const signal = options.signal;
+        const onAbort = () => {
+          // Only while still queued: once its transaction has begun, the outcome is the commit's.
+          const at = this.#queue.indexOf(pending);
+          if (at < 0) return;
+          this.#queue.splice(at, 1);
+          reject(
+            new CustodyError(
+              'CUSTODY_ABORTED',
+              'ledger append was aborted before it was written; nothing was stored',
+              {
+                cause: signal?.reason,
+              },
+            ),
+          );
+        };
+        const pending: PendingAppend = {
+          events: prepared,
+          resolve,
+          reject,
+          detach: () => signal?.removeEventListener('abort', onAbort),
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
+        this.#queue.push(pending);
+        this.#schedule();
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  async head(stream: string): Promise<ChainHead | undefined> {
+    const pool = await this.#pool();
+    try {
+      const result = await pool.query(
+        `SELECT seq, hash FROM ${this.#names.ledgerEvents} WHERE stream = $1 ORDER BY seq DESC LIMIT 1`,
+        [stream],
+      );
+      const row = result.rows[0];
+      return row ? { seq: toNumber(row.seq), hash: String(row.hash) } : undefined;
+    } catch (error) {
+      throw storeError(error, 'ledger head', this.#names.schema);
+    }
+  }
+
+  async read(query: LedgerQuery = {}, options: { signal?: AbortSignal } = {}): Promise<LedgerPage> {
+    throwIfAborted(options.signal, 'ledger read');
+    const limit = pageSize(query);
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.cursor !== undefined) {
+      if (typeof query.cursor !== 'string' || !/^\d{1,19}$/.test(query.cursor))
+        throw badCursor(query.cursor, 'read');
+      params.push(query.cursor);
+      where.push(`position > $${params.length}::bigint`);
+    }
+    addFilters(query, where, params);
+    params.push(limit + 1);
+    const sql =
+      `SELECT ${SELECT_COLUMNS} FROM ${this.#names.ledgerEvents}` +
+      (where.length ? ` WHERE ${where.join(' AND ')}` : '') +
+      ` ORDER BY position LIMIT $${params.length}`;
+    const rows = await this.#query(sql, params, 'ledger read');
+    return page(rows, limit, (row) => String(row.position));
+  }
+
+  async tail(query: LedgerQuery = {}, options: { signal?: AbortSignal } = {}): Promise<LedgerPage> {
+    throwIfAborted(options.signal, 'ledger tail');
+    const limit = pageSize(query);
+    // Only transactions older than the snapshot's xmin: all of them have finished, and every
+    // transaction still to commit has an id at or above it, so it sorts after this page.
+    const where = ['tx_id < pg_snapshot_xmin(pg_current_snapshot())'];
+    const params: unknown[] = [];
+    if (query.cursor !== undefined) {
+      const match = typeof query.cursor === 'string' ? /^t(\d{1,20})\.(\d{1,19})$/.exec(query.cursor) : null;
+      if (!match) throw badCursor(query.cursor, 'tail');
+      params.push(match[1], match[2]);
+      where.push(`(tx_id, position) > ($${params.length - 1}::xid8, $${params.length}::bigint)`);
+    }
+    addFilters(query, where, params);
+    params.push(limit);
+    const sql =
+      `SELECT ${SELECT_COLUMNS} FROM ${this.#names.ledgerEvents} WHERE ${where.join(' AND ')}` +
+      ` ORDER BY tx_id, position LIMIT $${params.length}`;
+    const rows = await this.#query(sql, params, 'ledger tail');
+    const last = rows[rows.length - 1];
+    // A cursor after every non-empty page, even the last one so far: it is where to poll from.
+    return last
+      ? { events: rows.map(toEvent), nextCursor: `t${String(last.tx_id)}.${String(last.position)}` }
+      : { events: [] };
+  }
+
+  async erasePayload(eventId: string, options: { signal?: AbortSignal } = {}): Promise<boolean> {
+    throwIfAborted(options.signal, 'ledger erasePayload');
+    const pool = await this.#pool();
+    try {
+      const result = await pool.query(
+        `UPDATE ${this.#names.ledgerEvents} SET payload = NULL, salt = NULL, tool = NULL WHERE id = $1`,
+        [eventId],
+      );
+      return (result.rowCount ?? 0) > 0;
+    } catch (error) {
+      throw storeError(error, 'ledger erasePayload', this.#names.schema);
+    }
+  }
+
+  async heads(options: { signal?: AbortSignal } = {}): Promise<Record<string, ChainHead>> {
+    throwIfAborted(options.signal, 'ledger heads');
+    const t = this.#names.ledgerEvents;
+    // A loose index scan over the (stream, seq) key: hop from stream to stream, then take each
+    // stream's last seq. One statement, so one snapshot: the heads are consistent with each other.
+    const rows = await this.#query(
+      `WITH RECURSIVE streams(stream) AS (
+         (SELECT stream FROM ${t} ORDER BY stream LIMIT 1)
+         UNION ALL
+         SELECT (SELECT e.stream FROM ${t} e WHERE e.stream > streams.stream ORDER BY e.stream LIMIT 1)
+           FROM streams WHERE streams.stream IS NOT NULL
+       )
+       SELECT s.stream, h.seq, h.hash FROM streams s
+       CROSS JOIN LATERAL (SELECT seq, hash FROM ${t} e WHERE e.stream = s.stream ORDER BY seq DESC LIMIT 1) h
+       WHERE s.stream IS NOT NULL`,
+      [],
+      'ledger heads',
+    );
+    const heads: Record<string, ChainHead> = {};
+    for (const row of rows) heads[String(row.stream)] = { seq: toNumber(row.seq), hash: String(row.hash) };
+    return heads;
+  }
+
+  async appendCheckpoint(
+    checkpoint: LedgerCheckpoint,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    throwIfAborted(options.signal, 'ledger appendCheckpoint');
+    if (typeof checkpoint !== 'object' || checkpoint === null || typeof checkpoint.createdAt !== 'string') {
+      throw new CustodyError(
+        'CUSTODY_INVALID_ARGUMENT',
+        `appendCheckpoint takes a ledger checkpoint (with createdAt), got ${describeValue(checkpoint)}`,
+      );
+    }
+    const json = Buffer.from(canonicalize(checkpoint), 'utf8');
+    await this.#query(
+      `INSERT INTO ${this.#names.ledgerCheckpoints} (created_at, checkpoint) VALUES ($1, $2)`,
+      [checkpoint.createdAt, json],
+      'ledger appendCheckpoint',
+    );
+  }
+
+  async listCheckpoints(options: { signal?: AbortSignal } = {}): Promise<LedgerCheckpoint[]> {
+    throwIfAborted(options.signal, 'ledger listCheckpoints');
+    const rows = await this.#query(
+      `SELECT checkpoint FROM ${this.#names.ledgerCheckpoints} ORDER BY position`,
+      [],
+      'ledger listCheckpoints',
+    );
+    return rows.map((row) => JSON.parse(toBuffer(row.checkpoint).toString('utf8')) as LedgerCheckpoint);
+  }
+
+  /** Waits for every queued append to settle; later appends are refused. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    while (this.#flushing) await this.#flushing;
+  }
+
+  async #query(sql: string, params: unknown[], what: string): Promise<readonly Record<string, unknown>[]> {
+    const pool = await this.#pool();
+    try {
+      return (await pool.query(sql, params)).rows;
+    } catch (error) {
+      throw storeError(error, what, this.#names.schema);
+    }
+  }
+
+  #schedule(): void {
+    if (this.#flushing) return;
+    this.#flushing = this.#drain().finally(() => {
+      this.#flushing = undefined;
+      if (this.#queue.length > 0) this.#schedule();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    // Let the appends of the current tick join the first batch.
+    await Promise.resolve();
+    while (this.#queue.length > 0) {
+      const batch = this.#takeBatch();
+      for (const pending of batch) pending.detach();
+      await this.#flush(batch);
+    }
+  }
+
+  #takeBatch(): PendingAppend[] {
+    let events = 0;
+    let count = 0;
+    while (count < this.#queue.length) {
+      const size = this.#queue[count]!.events.length;
+      if (count > 0 && events + size > this.#settings.maxBatchEvents) break;
+      events += size;
+      count++;
+    }
+    return this.#queue.splice(0, count);
+  }
+
+  /** Writes a batch in one transaction; settles every caller and never throws. */
+  async #flush(batch: readonly PendingAppend[]): Promise<void> {
+    let lastRace: unknown;
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      let outcome: Classification;
+      try {
+        const pool = await this.#pool();
+        outcome = await withTransaction(pool, async (db) => {
+          const stored = await this.#loadState(db, batch);
+          const result = classify(batch, stored);
+          const rows = result.accepted.flatMap((entry) => entry.fresh);
+          for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
+            await this.#insert(db, rows.slice(start, start + ROWS_PER_INSERT));
+          }
+          return result;
+        });
+      } catch (error) {
+        const state = sqlState(error);
+        if (state !== undefined && RACE_STATES.has(state)) {
+          // Another writer committed a row this batch also wanted. Start over: the fresh read
+          // sees it, so only the callers it really conflicts with are rejected.
+          lastRace = error;
+          continue;
+        }
+        const failure = storeError(
+          error,
+          'ledger append',
+          this.#names.schema,
+          CustodyError.isInstance(error) ? error.code : 'CUSTODY_LEDGER_WRITE_FAILED',
+        );
+        for (const pending of batch) pending.reject(failure);
+        return;
+      }
+      for (const { pending } of outcome.accepted) pending.resolve();
+      for (const [pending, error] of outcome.rejected) pending.reject(error);
+      return;
+    }
+    const failure = new CustodyError(
+      'CUSTODY_LEDGER_CONFLICT',
+      `ledger append lost ${MAX_ATTEMPTS} races in a row to other writers on the same streams; nothing was written: read the heads again and retry`,
+      { cause: lastRace },
+    );
+    for (const pending of batch) pending.reject(failure);
+  }
+
+  async #loadState(db: Queryable, batch: readonly PendingAppend[]): Promise<StoredState> {
+    const streams = new Set<string>();
+    const ids = new Set<string>();
+    for (const pending of batch) {
+      for (const { event } of pending.events) {
+        streams.add(event.stream);
+        ids.add(event.id);
+      }
+    }
+    // One round trip: the head of each stream (a backward index probe each, never a scan) and
+    // the hash of every id the batch carries that is already stored.
+    const result = await db.query(
+      `SELECT 'head' AS kind, s.stream AS key, h.seq, h.hash
+         FROM unnest($1::text[]) AS s(stream)
+         CROSS JOIN LATERAL (
+           SELECT seq, hash FROM ${this.#names.ledgerEvents} e WHERE e.stream = s.stream ORDER BY seq DESC LIMIT 1
+         ) h
+       UNION ALL
+       SELECT 'event', id, NULL, hash FROM ${this.#names.ledgerEvents} WHERE id = ANY($2::text[])`,
+      [[...streams], [...ids]],
+    );
+    const heads = new Map<string, ChainHead>();
+    const hashes = new Map<string, string>();
+    for (const row of result.rows) {
+      if (row.kind === 'head') heads.set(String(row.key), { seq: toNumber(row.seq), hash: String(row.hash) });
+      else hashes.set(String(row.key), String(row.hash));
+    }
+    return { heads, hashes };
+  }
+
+  async #insert(db: Queryable, rows: readonly PreparedEvent[]): Promise<void> {
+    const params: unknown[] = [];
+    const tuples: string[] = [];
+    for (const row of rows) {
+      const base = params.length;
+      params.push(...row.params);
+      const placeholders: string[] = [];
+      for (let i = 1; i <= COLUMN_COUNT; i++) placeholders.push(`$${base + i}`);
+      tuples.push(`(${placeholders.join(', ')})`);
+    }
+    await db.query(
+      `INSERT INTO ${this.#names.ledgerEvents} (${INSERT_COLUMNS}) VALUES ${tuples.join(', ')}`,
+      params,
+    );
+  }
+}
+
+/**
+ * Decides, for each caller in order, whether its events extend the streams — the same rules as
+ * the in-memory ledger: an id already stored with the same hash is skipped (idempotent
+ * re-append), with another hash it is a conflict; otherwise seq must be head + 1 and prevHash the
+ * head's hash. A rejected caller's events are left out and do not affect the callers after it.
+ */
+function classify(batch: readonly PendingAppend[], stored: StoredState): Classification {
+  const heads = new Map(stored.heads);
+  const hashes = new Map(stored.hashes);
+  const accepted: { pending: PendingAppend; fresh: PreparedEvent[] }[] = [];
+  const rejected = new Map<PendingAppend, CustodyError>();
+  for (const pending of batch) {
+    const local = new Map<string, ChainHead>();
+    const fresh: PreparedEvent[] = [];
+    let error: CustodyError | undefined;
+    for (const prepared of pending.events) {
+      const { event } = prepared;
+      const existing = hashes.get(event.id);
+      if (existing !== undefined) {
+        if (existing === event.hash) continue;
+        error = conflict(event, `event ${event.id} is already stored with another hash`);
+        break;
+      }
+      const head = local.get(event.stream) ?? heads.get(event.stream);
+      const expectedSeq = head ? head.seq + 1 : 0;
+      const expectedPrev = head ? head.hash : GENESIS_HASH;
+      if (event.seq !== expectedSeq || event.prevHash !== expectedPrev) {
+        error = conflict(
+          event,
+          event.seq !== expectedSeq
+            ? `event ${event.id} does not extend stream ${event.stream}: expected seq ${expectedSeq}, got ${event.seq}`
+            : `event ${event.id} does not extend stream ${event.stream}: its prevHash is not the hash of seq ${expectedSeq - 1}`,
+        );
+        break;
+      }
+      local.set(event.stream, { seq: event.seq, hash: event.hash });
+      fresh.push(prepared);
+    }
+    if (error) {
+      rejected.set(pending, error);
+      continue;
+    }
+    for (const [stream, head] of local) heads.set(stream, head);
+    for (const { event } of fresh) hashes.set(event.id, event.hash);
+    accepted.push({ pending, fresh });
+  }
+  return { accepted, rejected };
+}
+
+function conflict(event: LedgerEvent, message: string): CustodyError {
+  return new CustodyError('CUSTODY_LEDGER_CONFLICT', `${message}; nothing from this append was written`, {
+    details: { stream: event.stream, seq: event.seq, eventId: event.id },
+  });
+}
+
+function closedError(): CustodyError {
+  return new CustodyError(
+    'CUSTODY_STORE_ERROR',
+    'the PostgreSQL ledger is closed: create new stores to append again',
+  );
+}
+
+function requireString(event: LedgerEvent, index: number, field: keyof LedgerEvent, nullable: boolean): void {
+  const value = event[field];
+  if (typeof value === 'string' || (nullable && value === null)) return;
+  throw new CustodyError(
+    'CUSTODY_INVALID_ARGUMENT',
+    `ledger append: event ${index} field ${field} must be a string${nullable ? ' or null' : ''}, got ${describeValue(value)}`,
+    { details: { index, field } },
+  );
+}
+
+/** Checks the fields the columns need and encodes the payload as its canonical JSON bytes. */
+function prepare(event: LedgerEvent, index: number): PreparedEvent {
+  if (typeof event !== 'object' || event === null) {
+    throw new CustodyError(
+      'CUSTODY_INVALID_ARGUMENT',
+      `ledger append: event ${index} must be an object, got ${describeValue(event)}`,
+    );
+  }
+  for (const field of [
+    'id',
+    'stream',
+    'ts',
+    'type',
+    'tenant',
+    'actor',
+    'payloadHash',
+    'prevHash',
+    'hash',
+  ] as const) {
+    requireString(event, index, field, false);
+  }
+  for (const field of ['runId', 'traceId', 'spanId', 'salt'] as const)
+    requireString(event, index, field, true);
+  for (const field of ['seq', 'schemaVersion'] as const) {
+    const value = event[field];
+    if (!Number.isSafeInteger(value) || (value as number) < 0) {
+      throw new CustodyError(
+        'CUSTODY_INVALID_ARGUMENT',
+        `ledger append: event ${index} field ${field} must be a non-negative integer, got ${describeValue(value)}`,
+        { details: { index, field } },
+      );
+    }
+  }
+  const payload = event.payload === null ? null : Buffer.from(canonicalize(event.payload), 'utf8');
+  return {
+    event,
+    params: [
+      event.stream,
+      event.seq,
+      event.id,
+      event.schemaVersion,
+      event.runId,
+      event.traceId,
+      event.spanId,
+      event.ts,
+      event.type,
+      event.tenant,
+      event.actor,
+      eventToolName(event) ?? null,
+      event.payloadHash,
+      event.prevHash,
+      event.hash,
+      payload,
+      event.salt,
+    ],
+  };
+}
+
+function pageSize(query: LedgerQuery): number {
+  const limit = query.limit ?? DEFAULT_PAGE;
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw new CustodyError(
+      'CUSTODY_INVALID_ARGUMENT',
+      `ledger query limit must be a positive integer, got ${describeValue(limit)}`,
+    );
+  }
+  return limit;
+}
+
+function badCursor(cursor: unknown, method: string): CustodyError {
+  return new CustodyError(
+    'CUSTODY_INVALID_ARGUMENT',
+    `ledger cursor ${describeValue(cursor)} is not one this store's ${method}() issued: pass a nextCursor from ${method}() unchanged`,
+  );
+}
+
+/** The WHERE terms of a query's filters (cursor and limit aside), as `matchesLedgerQuery` applies them. */
+function addFilters(query: LedgerQuery, where: string[], params: unknown[]): void {
+  const equal = (column: string, value: string | undefined) => {
+    if (value === undefined) return;
+    params.push(value);
+    where.push(`${column} = $${params.length}`);
+  };
+  equal('run_id', query.runId);
+  equal('stream', query.stream);
+  equal('trace_id', query.traceId);
+  equal('tenant', query.tenant);
+  equal('actor', query.actor);
+  equal('tool', query.tool);
+  if (query.type !== undefined) {
+    if (typeof query.type === 'string') {
+      equal('type', query.type);
+    } else {
+      params.push([...query.type]);
+      where.push(`type = ANY($${params.length}::text[])`);
+    }
+  }
+  // ISO 8601 strings compare as text; COLLATE "C" makes that byte order, as in JavaScript.
+  if (query.from !== undefined) {
+    params.push(query.from);
+    where.push(`ts COLLATE "C" >= $${params.length}`);
+  }
+  if (query.to !== undefined) {
+    params.push(query.to);
+    where.push(`ts COLLATE "C" < $${params.length}`);
+  }
+}
+
+function page(
+  rows: readonly Record<string, unknown>[],
+  limit: number,
+  cursorOf: (row: Record<string, unknown>) => string,
+): LedgerPage {
+  const events = rows.slice(0, limit).map(toEvent);
+  return rows.length > limit ? { events, nextCursor: cursorOf(rows[limit - 1]!) } : { events };
+}
+
+function toEvent(row: Record<string, unknown>): LedgerEvent {
+  const nullable = (value: unknown) => (value === null || value === undefined ? null : String(value));
+  return {
+    schemaVersion: toNumber(row.schema_version) as LedgerEvent['schemaVersion'],
+    id: String(row.id),
+    stream: String(row.stream),
+    seq: toNumber(row.seq),
+    runId: nullable(row.run_id),
+    traceId: nullable(row.trace_id),
+    spanId: nullable(row.span_id),
+    ts: String(row.ts),
+    type: String(row.type),
+    tenant: String(row.tenant),
+    actor: String(row.actor),
+    payloadHash: String(row.payload_hash),
+    prevHash: String(row.prev_hash),
+    hash: String(row.hash),
+    payload:
+      row.payload === null || row.payload === undefined
+        ? null
+        : JSON.parse(toBuffer(row.payload).toString('utf8')),
+    salt: nullable(row.salt),
+  };
+}

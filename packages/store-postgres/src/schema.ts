@@ -1,0 +1,56 @@
+import { CustodyError, describeValue } from '@custody/core';
+
+/** The schema the stores live in unless told otherwise. */
+export const DEFAULT_SCHEMA = 'custody';
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/**
+ * Checks a schema or role name. Only plain identifiers are accepted (letters, digits, `_`, at most
+ * 63 bytes), so a name can never smuggle SQL; they are still always double-quoted, which keeps
+ * their case.
+ */
+export function checkIdentifier(value: unknown, what: string): string {
+  if (typeof value !== 'string' || !IDENTIFIER.test(value)) {
+    throw new CustodyError(
+      'CUSTODY_INVALID_ARGUMENT',
+      `${what} must be a plain SQL identifier (a letter or _, then letters, digits or _, at most 63), got ${describeValue(value)}`,
+      { details: { option: what } },
+    );
+  }
+  return value;
+}
+
+/** A checked identifier, double-quoted. */
+export function quoteIdentifier(name: string): string {
+  return `"${name}"`;
+}
+
+/** Fully qualified, quoted names of every relation the adapter uses in one schema. */
+export interface SchemaNames {
+  readonly schema: string;
+  readonly quotedSchema: string;
+  readonly migrations: string;
+  readonly ledgerEvents: string;
+  readonly ledgerGuard: string;
+  readonly ledgerCheckpoints: string;
+  readonly checkpointGuard: string;
+  readonly approvalRequests: string;
+  readonly idempotencyKeys: string;
+}
+
+/** The names for `schema` (already checked). */
+export function schemaNames(schema: string): SchemaNames {
+  const q = quoteIdentifier(schema);
+  return {
+    schema,
+    quotedSchema: q,
+    migrations: `${q}.schema_migrations`,
+    ledgerEvents: `${q}.ledger_events`,
+    ledgerGuard: `${q}.ledger_events_guard`,
+    ledgerCheckpoints: `${q}.ledger_checkpoints`,
+    checkpointGuard: `${q}.ledger_checkpoints_guard`,
+    approvalRequests: `${q}.approval_requests`,
+    idempotencyKeys: `${q}.idempotency_keys`,
+  };
+}
