@@ -1,6 +1,7 @@
 // The README quickstart, verbatim apart from the import of the app's billing function.
 import { createRuntime, defineTool } from '@custody/core';
 import { definePolicy, permit, requireApproval } from '@custody/policy';
+import { createSqliteStores } from '@custody/store-sqlite';
 import { z } from 'zod';
 import { refundCharge } from './billing.js'; // your existing function
 
@@ -24,7 +25,8 @@ const policy = definePolicy({ id: 'billing', version: '1' }, [
   }),
 ]);
 
-const runtime = createRuntime({ tools: [refund], policy });
+const stores = createSqliteStores({ path: process.env.CUSTODY_DB ?? './.custody/ledger.db' });
+const runtime = createRuntime({ tools: [refund], policy, stores });
 const run = await runtime.startRun({
   actor: { kind: 'agent', id: 'billing-bot', scopes: ['stripe:refunds:write'] },
   agent: { id: 'billing-bot', version: '1.0.0', tools: ['stripe.*'] },
@@ -33,6 +35,10 @@ const run = await runtime.startRun({
 const result = await run.call(refund, { chargeId: 'ch_1', amountCents: 1_200 });
 // result.status: 'ok' | 'denied' | 'invalid' | 'pending_approval' | 'failed' — hand it to the model
 await run.end({ outcome: 'succeeded' });
+await stores.close();
 
-console.log(result.status === 'ok' ? `refunded: ${result.output.refundId}` : `not refunded: ${result.status}`);
+console.log(
+  result.status === 'ok' ? `refunded: ${result.output.refundId}` : `not refunded: ${result.status}`,
+);
+
 export { result };
