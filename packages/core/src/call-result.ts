@@ -22,7 +22,7 @@ export interface CallOk<O = unknown> extends CallBase {
   readonly output: O;
   /** True when the result came from the idempotency store and nothing was executed. */
   readonly idempotencyHit: boolean;
-  readonly decision: PolicyDecision | undefined;
+  readonly decision: PolicyDecision;
   readonly verification?: { readonly ok: boolean; readonly details?: unknown };
 }
 

@@ -6,6 +6,8 @@ import {
   createRuntime,
   defineTool,
   EventTypes,
+  InMemoryApprovalStore,
+  InMemoryIdempotencyStore,
   InMemoryLedgerStore,
   type LedgerEvent,
   readAll,
@@ -728,5 +730,63 @@ describe('redaction policy: secrets are never written', () => {
         redaction: { keys: [''] },
       }),
     ).toThrow(/redaction.keys must be an array of property names/);
+  });
+});
+
+describe('store failures never throw out of run.call', () => {
+  const failing = (method: 'claim' | 'complete') => {
+    const inner = new InMemoryIdempotencyStore();
+    return {
+      specificationVersion: 'v1' as const,
+      claim:
+        method === 'claim' ? async () => Promise.reject(new Error('redis down')) : inner.claim.bind(inner),
+      complete:
+        method === 'complete'
+          ? async () => Promise.reject(new Error('redis down'))
+          : inner.complete.bind(inner),
+      release: inner.release.bind(inner),
+    };
+  };
+
+  it('does not execute when the key cannot be claimed', async () => {
+    const { runtime, calls } = makeRuntime({ stores: { idempotency: failing('claim') } });
+    const run = await startTriageRun(runtime);
+    const result = await run.call('stripe.refund', { chargeId: 'c', amountCents: 1 });
+    expect(result).toMatchObject({
+      status: 'failed',
+      code: 'CUSTODY_STORE_ERROR',
+      executed: false,
+      retryable: true,
+    });
+    expect(result.status === 'failed' && result.message).toContain('redis down');
+    expect(calls).toEqual([]);
+    expect((await readAll(runtime.stores.ledger, { type: 'tool.result' }))[0]!.payload).toMatchObject({
+      executed: false,
+    });
+  });
+
+  it('returns the real outcome and records the failure when the result cannot be stored under its key', async () => {
+    const { runtime } = makeRuntime({ stores: { idempotency: failing('complete') } });
+    const run = await startTriageRun(runtime);
+    const result = await run.call('stripe.refund', { chargeId: 'c', amountCents: 1 });
+    expect(result).toMatchObject({ status: 'ok', output: { refundId: 're_c' } });
+    const [event] = await readAll(runtime.stores.ledger, { type: EventTypes.idempotencyStoreFailed });
+    expect(event!.payload).toMatchObject({ error: 'redis down', tool: 'stripe.refund' });
+  });
+
+  it('answers failed when the approval request cannot be stored', async () => {
+    const approvals = new InMemoryApprovalStore();
+    approvals.create = async () => Promise.reject(new Error('db locked'));
+    const { runtime, calls } = makeRuntime({
+      stores: { approvals },
+      policy: simplePolicy(() => ({
+        effect: 'require_approval',
+        approvers: [{ role: 'finance', count: 1 }],
+      })),
+    });
+    const run = await startTriageRun(runtime);
+    const result = await run.call('stripe.refund', { chargeId: 'c', amountCents: 1 });
+    expect(result).toMatchObject({ status: 'failed', code: 'CUSTODY_STORE_ERROR', executed: false });
+    expect(calls).toEqual([]);
   });
 });

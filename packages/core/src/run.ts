@@ -162,6 +162,7 @@ export class Run {
           [GenAiAttributes.operationName]: GenAiOperations.executeTool,
           [GenAiAttributes.toolName]: name,
           [GenAiAttributes.toolCallId]: callId,
+          [GenAiAttributes.toolType]: 'function',
           [CustodyAttributes.runId]: this.runId,
         },
       },
@@ -378,6 +379,7 @@ export class Run {
     span.setAttribute(CustodyAttributes.policyDecision, decision.effect);
     span.setAttribute(CustodyAttributes.policyId, decision.policy.id);
     span.setAttribute(CustodyAttributes.policyVersion, decision.policy.version);
+    span.setAttribute(CustodyAttributes.policyHash, decision.policy.hash);
     span.setAttribute(CustodyAttributes.policyRuleIds, decision.ruleIds as string[]);
 
     if (decision.effect === 'deny') {
@@ -401,14 +403,25 @@ export class Run {
     // 6. Claim the idempotency key: a completed key returns its stored result, never executes again.
     const tenant = this.scope.tenant;
     if (idempotencyKey !== undefined && fingerprint !== undefined) {
-      const claim = await this.#rt.stores.idempotency.claim({
-        tenant,
-        key: idempotencyKey,
-        fingerprint,
-        callId,
-        leaseMs: this.#rt.idempotencyLeaseMs,
-        now: this.#rt.clock.now(),
-      });
+      let claim: Awaited<ReturnType<RuntimeInternals['stores']['idempotency']['claim']>>;
+      try {
+        claim = await this.#rt.stores.idempotency.claim({
+          tenant,
+          key: idempotencyKey,
+          fingerprint,
+          callId,
+          leaseMs: this.#rt.idempotencyLeaseMs,
+          now: this.#rt.clock.now(),
+        });
+      } catch (error) {
+        return this.#notRun(
+          callId,
+          name,
+          `could not claim its idempotency key: ${errorMessage(error)}`,
+          error,
+          spanId,
+        );
+      }
       if (claim.status !== 'claimed') {
         span.setAttribute(CustodyAttributes.idempotencyHit, true);
         return this.#idempotencyAnswer(claim, callId, name, idempotencyKey, decision, spanId);
@@ -557,15 +570,14 @@ export class Run {
       );
     }
     if (idempotencyKey !== undefined && fingerprint !== undefined) {
-      await this.#rt.stores.idempotency.complete({
-        tenant,
-        key: idempotencyKey,
-        fingerprint,
+      await this.#completeKey(
         callId,
-        outcome: { status: 'ok', output: this.#rt.redact ? this.#rt.redact(output) : output },
-        completedAt: this.#rt.clock.now(),
-        ttlMs: this.#rt.idempotencyTtlMs,
-      });
+        name,
+        idempotencyKey,
+        fingerprint,
+        { status: 'ok', output: this.#rt.redact ? this.#rt.redact(output) : output },
+        spanId,
+      );
     }
     span.setAttribute(CustodyAttributes.idempotencyHit, false);
     try {
@@ -646,26 +658,36 @@ export class Run {
     const id = this.#rt.ids.next('approval');
     const approvers = decision.approvers ?? [];
     const expiresAt = new Date(now + this.#rt.approvalTtlMs).toISOString();
-    await this.#rt.stores.approvals.create({
-      id,
-      digest,
-      status: 'pending',
-      tenant: this.scope.tenant,
-      runId: this.runId,
-      callId,
-      tool: { name: tool.name, version: tool.version },
-      input: recordedInput,
-      resource,
-      requestedBy: this.#actorRef,
-      onBehalfOf: this.onBehalfOf ? principalRef(this.onBehalfOf) : null,
-      agent: { id: this.agent.id, version: this.agent.version },
-      approvers,
-      policy: decision.policy,
-      ruleIds: decision.ruleIds,
-      reasons: decision.reasons,
-      createdAt: new Date(now).toISOString(),
-      expiresAt,
-    });
+    try {
+      await this.#rt.stores.approvals.create({
+        id,
+        digest,
+        status: 'pending',
+        tenant: this.scope.tenant,
+        runId: this.runId,
+        callId,
+        tool: { name: tool.name, version: tool.version },
+        input: recordedInput,
+        resource,
+        requestedBy: this.#actorRef,
+        onBehalfOf: this.onBehalfOf ? principalRef(this.onBehalfOf) : null,
+        agent: { id: this.agent.id, version: this.agent.version },
+        approvers,
+        policy: decision.policy,
+        ruleIds: decision.ruleIds,
+        reasons: decision.reasons,
+        createdAt: new Date(now).toISOString(),
+        expiresAt,
+      });
+    } catch (error) {
+      return this.#notRun(
+        callId,
+        tool.name,
+        `could not store its approval request: ${errorMessage(error)}`,
+        error,
+        spanId,
+      );
+    }
     this.#recorder.record(
       EventTypes.approvalRequested,
       { callId, tool: tool.name, approvalId: id, digest, approvers, expiresAt },
@@ -767,18 +789,66 @@ export class Run {
     if (idempotencyKey !== undefined && fingerprint !== undefined) {
       // The tool ran: its outcome is unknown to the world, so the key keeps the failure rather
       // than letting a retry execute a second time.
-      await this.#rt.stores.idempotency.complete({
-        tenant: this.scope.tenant,
-        key: idempotencyKey,
-        fingerprint,
+      await this.#completeKey(
         callId,
-        outcome: { status: 'failed', code, message },
-        completedAt: this.#rt.clock.now(),
-        ttlMs: this.#rt.idempotencyTtlMs,
-      });
+        name,
+        idempotencyKey,
+        fingerprint,
+        { status: 'failed', code, message },
+        spanId,
+      );
     }
     await this.#flushQuietly();
     return failedResult(callId, name, code, message, retryable, true, cause);
+  }
+
+  /** A store failed before the tool ran: record it and answer `failed`, never throw. */
+  async #notRun(
+    callId: string,
+    name: string,
+    what: string,
+    error: unknown,
+    spanId: string,
+  ): Promise<CallFailed> {
+    const message = `tool "${name}" did not run: ${what}`;
+    this.#recorder.record(
+      EventTypes.toolResult,
+      { callId, tool: name, status: 'failed', code: 'CUSTODY_STORE_ERROR', message, executed: false },
+      spanId,
+    );
+    await this.#flushQuietly();
+    return failedResult(callId, name, 'CUSTODY_STORE_ERROR', message, true, false, error);
+  }
+
+  /**
+   * Stores the outcome under its key. If the store fails, the call's outcome stands (the tool did
+   * run) and the failure is recorded: until the lease runs out, a repeat still finds the key taken.
+   */
+  async #completeKey(
+    callId: string,
+    name: string,
+    key: string,
+    fingerprint: string,
+    outcome: Record<string, unknown>,
+    spanId: string,
+  ): Promise<void> {
+    try {
+      await this.#rt.stores.idempotency.complete({
+        tenant: this.scope.tenant,
+        key,
+        fingerprint,
+        callId,
+        outcome,
+        completedAt: this.#rt.clock.now(),
+        ttlMs: this.#rt.idempotencyTtlMs,
+      });
+    } catch (error) {
+      this.#recorder.record(
+        EventTypes.idempotencyStoreFailed,
+        { callId, tool: name, key, leaseMs: this.#rt.idempotencyLeaseMs, error: errorMessage(error) },
+        spanId,
+      );
+    }
   }
 
   async #verify(

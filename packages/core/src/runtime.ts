@@ -8,6 +8,7 @@ import { canonicalize } from './ledger/canonical-json.js';
 import { EventTypes } from './ledger/event.js';
 import { EventRecorder } from './ledger/event-recorder.js';
 import { createRedactor, type RedactionPolicy } from './ledger/redaction-policy.js';
+import { appendToSharedStream } from './ledger/stream-writer.js';
 import { assertMode, type Mode, ModeTable, type ModeTarget } from './mode.js';
 import type { PolicyEngine } from './policy.js';
 import {
@@ -152,29 +153,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     },
   };
   // Operator events (mode changes) go to one stream per tenant, or `operator:*` for global ones.
-  const operatorRecorders = new Map<string, Promise<EventRecorder>>();
+  // Mode changes are applied in the order they were asked for, each once recorded.
   let modeWrites: Promise<unknown> = Promise.resolve();
-
-  async function operatorRecorder(tenant: string, actor: string): Promise<EventRecorder> {
-    const stream = `operator:${tenant}`;
-    let recorder = operatorRecorders.get(stream);
-    if (!recorder) {
-      recorder = stores.ledger
-        .head(stream)
-        .then(
-          (head) =>
-            new EventRecorder(
-              stores.ledger,
-              { stream, runId: null, traceId: null, tenant, actor },
-              () => clock.now(),
-              head,
-              redact,
-            ),
-        );
-      operatorRecorders.set(stream, recorder);
-    }
-    return recorder;
-  }
 
   return {
     policy,
@@ -192,28 +172,27 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       const actor = assertPrincipal(target.actor, 'setMode actor');
       const tenant = target.tenant ?? '*';
       const write = modeWrites.then(async () => {
-        const recorder = await operatorRecorder(tenant, principalRef(actor));
         const previous = modes.effective(target.tenant ?? '*', target.connector ?? '*').mode;
-        recorder.recordAs(
-          principalRef(actor),
-          EventTypes.modeChanged,
+        await appendToSharedStream(
+          stores.ledger,
           {
-            mode,
-            previous,
-            tenant: target.tenant ?? null,
-            connector: target.connector ?? null,
-            reason: target.reason,
+            stream: `operator:${tenant}`,
+            tenant,
+            runId: null,
             actor: principalRef(actor),
+            type: EventTypes.modeChanged,
+            payload: {
+              mode,
+              previous,
+              tenant: target.tenant ?? null,
+              connector: target.connector ?? null,
+              reason: target.reason,
+              actor: principalRef(actor),
+            },
           },
-          null,
+          clock,
+          redact,
         );
-        try {
-          await recorder.flush();
-        } catch (error) {
-          // Another instance wrote this stream: start again from the stored head next time.
-          operatorRecorders.delete(`operator:${tenant}`);
-          throw error;
-        }
         // Applied only once recorded: an unrecorded kill switch would be an unaudited one.
         modes.set(mode, {
           ...(target.tenant ? { tenant: target.tenant } : {}),

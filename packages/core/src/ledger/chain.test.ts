@@ -63,3 +63,10 @@ describe('sealEvent snapshots', () => {
     expect(event.payloadHash).toBe(sha256Hex(event.salt + reference(event.payload)));
   });
 });
+
+describe('sealEvent payloads', () => {
+  it('refuses a null or missing payload, which would read as erased', () => {
+    expect(() => sealEvent({ ...draft, payload: null }, undefined)).toThrow(/needs a payload/);
+    expect(() => sealEvent({ ...draft, payload: undefined }, undefined)).toThrow(/needs a payload/);
+  });
+});

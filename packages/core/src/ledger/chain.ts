@@ -61,6 +61,12 @@ export function sealEvent<P>(
   prev: ChainHead | undefined,
   payloadJson?: string,
 ): LedgerEvent<P> {
+  if (draft.payload === null || draft.payload === undefined) {
+    // A null payload means "erased by a redaction" to every verifier; a fresh event needs a value.
+    throw invalidArgument(
+      `event ${draft.type} needs a payload (use {} for none), got ${describeValue(draft.payload)}`,
+    );
+  }
   const json = payloadJson ?? canonicalize(draft.payload);
   const salt = randomHex(16);
   const seq = prev ? prev.seq + 1 : 0;

@@ -18,6 +18,7 @@ export const EventTypes = {
   policyDecided: 'policy.decided',
   approvalRequested: 'approval.requested',
   idempotencyHit: 'idempotency.hit',
+  idempotencyStoreFailed: 'idempotency.store_failed',
   executionAttempt: 'tool.attempt',
   toolResult: 'tool.result',
   verification: 'tool.verified',

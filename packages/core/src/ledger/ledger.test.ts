@@ -200,3 +200,25 @@ describe('retention and legal holds', () => {
     );
   });
 });
+
+describe('shared operator streams', () => {
+  it('lets mode changes and ledger operations write the same operator stream in any order', async () => {
+    const { runtime, stores } = makeRuntime();
+    const ledger = createLedger({ store: stores.ledger });
+    const operator = { kind: 'user', id: 'ops' } as const;
+    await runtime.setMode('read_only', { tenant: 'acme', actor: operator, reason: 'incident' });
+    await ledger.hold({ tenant: 'acme', requestedBy: 'user:counsel', reason: 'case 1' });
+    await runtime.setMode('normal', { tenant: 'acme', actor: operator, reason: 'over' });
+    await ledger.export({ format: 'csv', query: { tenant: 'acme' }, requestedBy: 'user:a', reason: 'audit' });
+    await runtime.setMode('paused', { tenant: 'acme', actor: operator, reason: 'again' });
+    const types = (await ledger.query({ stream: 'operator:acme' })).map((event) => event.type);
+    expect(types).toEqual([
+      'mode.changed',
+      'ledger.hold_placed',
+      'mode.changed',
+      'ledger.exported',
+      'mode.changed',
+    ]);
+    expect(verifyLedger(await ledger.query()).ok).toBe(true);
+  });
+});

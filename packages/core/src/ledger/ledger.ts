@@ -11,8 +11,8 @@ import {
 } from './checkpoint.js';
 import type { CheckpointKeys, CheckpointSigner } from './checkpoint-signer.js';
 import { type ChainHead, EventTypes, type LedgerEvent } from './event.js';
-import { EventRecorder } from './event-recorder.js';
 import { csvLines, jsonlLines } from './ledger-export.js';
+import { appendToSharedStream } from './stream-writer.js';
 import { type LedgerVerification, verifyLedger } from './verify.js';
 
 /** Options of {@link createLedger}. */
@@ -107,7 +107,7 @@ export function createLedger(options: LedgerOptions): Ledger {
     return createCheckpoint(await readAll(store)).heads;
   }
 
-  async function appendOperatorEvent(
+  function appendOperatorEvent(
     stream: string,
     tenant: string,
     runId: string | null,
@@ -115,26 +115,7 @@ export function createLedger(options: LedgerOptions): Ledger {
     payload: Record<string, unknown>,
     actor: string,
   ): Promise<LedgerEvent> {
-    // Another writer may extend the stream at the same time: re-read the head and try again.
-    for (let attempt = 0; ; attempt++) {
-      const recorder = new EventRecorder(
-        store,
-        { stream, runId, traceId: null, tenant, actor },
-        () => clock.now(),
-        await store.head(stream),
-      );
-      const event = recorder.record(type, payload, null);
-      try {
-        await recorder.flush();
-        return event;
-      } catch (error) {
-        const conflict =
-          CustodyError.isInstance(error) &&
-          CustodyError.isInstance(error.cause) &&
-          error.cause.code === 'CUSTODY_LEDGER_CONFLICT';
-        if (!conflict || attempt >= 4) throw error;
-      }
-    }
+    return appendToSharedStream(store, { stream, tenant, runId, actor, type, payload }, clock);
   }
 
   function assertRequest(request: LedgerActionRequest, what: string): void {

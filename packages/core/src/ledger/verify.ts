@@ -129,7 +129,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
  *
  * @example
  * ```ts
- * const result = verifyLedger(await collect(ledger.read({ runId })));
+ * const result = verifyLedger(await readAll(store, { runId }));
  * if (!result.ok) console.error(result.problem.kind, 'at', result.problem.index, result.problem.message);
  * ```
  */

@@ -49,7 +49,7 @@ export interface LedgerStore {
   /**
    * Optional capability: erase the payload and salt of one stored event (set both to null),
    * the only change an append-only ledger allows. The envelope, and so the chain, stays intact.
-   * The runtime records the redaction itself as an event; this only erases. Resolves false when
+   * `createLedger().redact` records the redaction itself as an event; this only erases. Resolves false when
    * no event has that id.
    */
   erasePayload?(eventId: string, options?: { signal?: AbortSignal }): Promise<boolean>;
@@ -58,8 +58,8 @@ export interface LedgerStore {
   /** Optional capability: every stored checkpoint, oldest first. */
   listCheckpoints?(options?: { signal?: AbortSignal }): Promise<LedgerCheckpoint[]>;
   /**
-   * Optional capability, for retention only: delete whole streams (every event of each). The
-   * runtime records a `ledger.pruned` event naming them and their heads first, so checkpoints
+   * Optional capability, for retention only: delete whole streams (every event of each).
+   * `createLedger().prune` records a `ledger.pruned` event naming them and their heads first, so checkpoints
    * that covered them still verify. Resolves to the number of events deleted.
    */
   deleteStreams?(streams: readonly string[], options?: { signal?: AbortSignal }): Promise<number>;

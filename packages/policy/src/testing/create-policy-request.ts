@@ -100,7 +100,8 @@ export function createPolicyRequest<T extends RequestTool>(options: PolicyReques
   return {
     tool,
     input,
-    resource: { ...scope, ...declared, ...options.resource },
+    // As the runtime does: levels a tool leaves undefined inherit the run's scope.
+    resource: { ...scope, ...definedOnly(declared), ...definedOnly(options.resource) },
     run: {
       runId: options.runId ?? 'run-test',
       principal: options.principal ?? { kind: 'user', id: 'test-user' },
@@ -120,4 +121,10 @@ function isTool(value: unknown): value is AnyTool {
     typeof tool.connector === 'string' &&
     typeof tool.input?.safeParse === 'function'
   );
+}
+
+function definedOnly(value: object | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value ?? {})) if (item !== undefined) out[key] = item;
+  return out;
 }
