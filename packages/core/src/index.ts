@@ -95,5 +95,13 @@ export type { RuntimeStores } from './stores/stores.js';
 export { CustodyAttributes, GenAiAttributes, GenAiOperations } from './telemetry/attributes.js';
 export type { TimelineEntry } from './timeline.js';
 export { describeEvent, renderTimeline } from './timeline.js';
-export type { AnyTool, EffectClass, Tool, ToolContext, ToolSpec, VerifyOutcome } from './tool.js';
-export { defineTool, EFFECT_CLASSES } from './tool.js';
+export type {
+  AnyTool,
+  EffectClass,
+  Tool,
+  ToolCatalogEntry,
+  ToolContext,
+  ToolSpec,
+  VerifyOutcome,
+} from './tool.js';
+export { defineTool, EFFECT_CLASSES, toolCatalogEntry } from './tool.js';

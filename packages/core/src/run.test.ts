@@ -40,6 +40,15 @@ describe('run.call: the gated pipeline', () => {
       'run.ended',
     ]);
     expect(new Set(events.map((event) => event.traceId))).toEqual(new Set([run.traceId]));
+    expect(events[0]!.payload).toMatchObject({
+      tools: expect.arrayContaining([
+        expect.objectContaining({
+          name: 'stripe.refund',
+          version: '2.1.0',
+          inputSchemaHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+        }),
+      ]),
+    });
     expect(events[2]!.payload).toMatchObject({
       effect: 'allow',
       policy: { id: 'test-policy', version: '1' },

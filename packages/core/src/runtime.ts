@@ -23,7 +23,7 @@ import type { RuntimeInternals } from './runtime-internals.js';
 import { createMemoryStores } from './stores/memory-stores.js';
 import type { RuntimeStores } from './stores/stores.js';
 import { CustodyAttributes, GenAiAttributes, GenAiOperations } from './telemetry/attributes.js';
-import type { AnyTool } from './tool.js';
+import { type AnyTool, type ToolCatalogEntry, toolCatalogEntry } from './tool.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -132,6 +132,12 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const redact = options.redaction === undefined ? undefined : createRedactor(options.redaction);
   const schemaCache = new WeakMap<AnyTool, unknown>();
   const toolNames = [...tools.keys()].sort().join(', ') || 'none';
+  let catalogSnapshot: ToolCatalogEntry[] | undefined;
+  // The tool catalog as every run records it: enough for a replay to tell a changed contract.
+  const catalog = () => {
+    catalogSnapshot ??= [...tools.values()].map((tool) => toolCatalogEntry(tool));
+    return catalogSnapshot;
+  };
   const internals: RuntimeInternals = {
     tools,
     policy,
@@ -261,11 +267,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
           scope: { ...scope },
           metadata,
           policy: policy.ref,
-          tools: [...tools.values()].map((tool) => ({
-            name: tool.name,
-            version: tool.version,
-            effect: tool.effect,
-          })),
+          tools: catalog(),
         },
         spanId,
       );

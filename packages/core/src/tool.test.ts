@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { CustodyError } from './errors.js';
-import { defineTool } from './tool.js';
+import { defineTool, toolCatalogEntry } from './tool.js';
 
 const base = {
   name: 'jira.create_issue',
@@ -44,5 +44,19 @@ describe('defineTool', () => {
       expect((error as Error).message).toContain(got);
       expect((error as Error).message.startsWith('[custody] ')).toBe(true);
     }
+  });
+});
+
+describe('toolCatalogEntry', () => {
+  it('hashes the schemas: stable for the same contract, different when a field changes', () => {
+    const a = toolCatalogEntry(defineTool(base));
+    const b = toolCatalogEntry(defineTool({ ...base }));
+    const c = toolCatalogEntry(
+      defineTool({ ...base, input: z.object({ summary: z.string(), priority: z.number() }) }),
+    );
+    expect(a.inputSchemaHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(b).toEqual(a);
+    expect(c.inputSchemaHash).not.toBe(a.inputSchemaHash);
+    expect(c.outputSchemaHash).toBe(a.outputSchemaHash);
   });
 });

@@ -1,5 +1,7 @@
-import type { z } from 'zod';
+import { toJSONSchema, type z } from 'zod';
 import { describeValue, invalidArgument } from './errors.js';
+import { canonicalize } from './ledger/canonical-json.js';
+import { sha256Hex } from './ledger/hash.js';
 import type { Principal, ResourceScope } from './principal.js';
 
 /**
@@ -78,6 +80,33 @@ export interface Tool<I extends z.ZodType = z.ZodType, O extends z.ZodType = z.Z
 /** Any tool, whatever its schemas. */
 // biome-ignore lint/suspicious/noExplicitAny: tools of every input and output type share one catalog
 export type AnyTool = Tool<any, any>;
+
+/** How a run records a tool: its contract, with hashes of its JSON Schemas. */
+export interface ToolCatalogEntry {
+  readonly name: string;
+  readonly version: string;
+  readonly effect: EffectClass;
+  readonly scopes: readonly string[];
+  /** SHA-256 of the canonical JSON Schema of the input. */
+  readonly inputSchemaHash: string;
+  readonly outputSchemaHash: string;
+}
+
+/** The catalog entry of a tool (schema hashes over zod's JSON Schema rendering). */
+export function toolCatalogEntry(tool: AnyTool): ToolCatalogEntry {
+  return {
+    name: tool.name,
+    version: tool.version,
+    effect: tool.effect,
+    scopes: [...tool.scopes],
+    inputSchemaHash: schemaHash(tool.input),
+    outputSchemaHash: schemaHash(tool.output),
+  };
+}
+
+function schemaHash(schema: z.ZodType): string {
+  return sha256Hex(canonicalize(toJSONSchema(schema, { unrepresentable: 'any', io: 'input' })));
+}
 
 const TOOL_NAME = /^[a-z0-9][a-z0-9_-]*\.[a-z0-9][a-z0-9_.-]*$/i;
 
