@@ -258,7 +258,7 @@ export class Run {
         .map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message))
         .join('; ')}`;
       this.#recordRawRequest(callId, name, rawInput, spanId);
-      rec.record(EventTypes.inputRejected, { callId, tool: name, issues }, spanId);
+      rec.recordOwned(EventTypes.inputRejected, { callId, tool: name, issues }, spanId);
       await this.#flushQuietly();
       return { status: 'invalid', callId, tool: name, code: 'CUSTODY_INPUT_INVALID', message, issues };
     }
@@ -269,7 +269,11 @@ export class Run {
     } catch (error) {
       const message = `tool "${name}" input cannot be recorded: ${(error as Error).message}`;
       this.#recordRawRequest(callId, name, rawInput, spanId);
-      rec.record(EventTypes.inputRejected, { callId, tool: name, issues: [{ path: '', message }] }, spanId);
+      rec.recordOwned(
+        EventTypes.inputRejected,
+        { callId, tool: name, issues: [{ path: '', message }] },
+        spanId,
+      );
       await this.#flushQuietly();
       return {
         status: 'invalid',
@@ -362,7 +366,7 @@ export class Run {
 
     // 5. Policy.
     const decision = await this.#decide(tool, input, resource);
-    rec.record(
+    rec.recordOwned(
       EventTypes.policyDecided,
       {
         callId,
@@ -375,6 +379,11 @@ export class Run {
         errors: decision.errors,
       },
       spanId,
+      canonicalObject({
+        ...decisionMembers(decision),
+        callId: JSON.stringify(callId),
+        tool: JSON.stringify(name),
+      }),
     );
     span.setAttribute(CustodyAttributes.policyDecision, decision.effect);
     span.setAttribute(CustodyAttributes.policyId, decision.policy.id);
@@ -445,7 +454,7 @@ export class Run {
     }
     if (options.signal?.aborted) {
       if (idempotencyKey !== undefined) await this.#releaseQuietly(tenant, idempotencyKey, callId);
-      rec.record(
+      rec.recordOwned(
         EventTypes.toolResult,
         { callId, tool: name, status: 'failed', code: 'CUSTODY_ABORTED', executed: false },
         spanId,
@@ -472,7 +481,7 @@ export class Run {
       attempt: 1,
     };
     const started = this.#rt.clock.now();
-    rec.record(EventTypes.executionAttempt, { callId, tool: name, attempt: 1 }, spanId);
+    rec.recordOwned(EventTypes.executionAttempt, { callId, tool: name, attempt: 1 }, spanId);
     let rawOutput: unknown;
     try {
       // Only a recording span needs to become the active context (so the tool's own
@@ -688,7 +697,7 @@ export class Run {
         spanId,
       );
     }
-    this.#recorder.record(
+    this.#recorder.recordOwned(
       EventTypes.approvalRequested,
       { callId, tool: tool.name, approvalId: id, digest, approvers, expiresAt },
       spanId,
@@ -718,7 +727,7 @@ export class Run {
   ): Promise<CallResult> {
     const payload: Record<string, unknown> = { callId, tool: name, key, status: claim.status };
     if (claim.status === 'completed') payload.originalCallId = claim.record.callId;
-    this.#recorder.record(EventTypes.idempotencyHit, payload, spanId);
+    this.#recorder.recordOwned(EventTypes.idempotencyHit, payload, spanId);
     await this.#flushQuietly();
     if (claim.status === 'in_progress') {
       return failedResult(
@@ -772,7 +781,7 @@ export class Run {
     spanId: string,
     started: number,
   ): Promise<CallFailed> {
-    this.#recorder.record(
+    this.#recorder.recordOwned(
       EventTypes.toolResult,
       {
         callId,
@@ -811,7 +820,7 @@ export class Run {
     spanId: string,
   ): Promise<CallFailed> {
     const message = `tool "${name}" did not run: ${what}`;
-    this.#recorder.record(
+    this.#recorder.recordOwned(
       EventTypes.toolResult,
       { callId, tool: name, status: 'failed', code: 'CUSTODY_STORE_ERROR', message, executed: false },
       spanId,
@@ -843,7 +852,7 @@ export class Run {
         ttlMs: this.#rt.idempotencyTtlMs,
       });
     } catch (error) {
-      this.#recorder.record(
+      this.#recorder.recordOwned(
         EventTypes.idempotencyStoreFailed,
         { callId, tool: name, key, leaseMs: this.#rt.idempotencyLeaseMs, error: errorMessage(error) },
         spanId,
@@ -897,14 +906,14 @@ export class Run {
     if (!tool.compensate) return undefined;
     try {
       await tool.compensate({ input, output, context });
-      this.#recorder.record(
+      this.#recorder.recordOwned(
         EventTypes.compensation,
         { callId: context.callId, tool: tool.name, ok: true },
         spanId,
       );
       return true;
     } catch (error) {
-      this.#recorder.record(
+      this.#recorder.recordOwned(
         EventTypes.compensation,
         { callId: context.callId, tool: tool.name, ok: false, error: errorMessage(error) },
         spanId,
@@ -920,7 +929,7 @@ export class Run {
     reason: string,
     spanId: string,
   ): Promise<CallResult> {
-    this.#recorder.record(EventTypes.toolDenied, { callId, tool: name, code, reason }, spanId);
+    this.#recorder.recordOwned(EventTypes.toolDenied, { callId, tool: name, code, reason }, spanId);
     await this.#flushQuietly();
     return { status: 'denied', callId, tool: name, code, reason };
   }
@@ -930,7 +939,7 @@ export class Run {
     try {
       this.#recorder.record(EventTypes.toolRequested, { callId, tool: name, input: rawInput }, spanId);
     } catch (error) {
-      this.#recorder.record(
+      this.#recorder.recordOwned(
         EventTypes.toolRequested,
         { callId, tool: name, input: null, inputUnrecordable: errorMessage(error) },
         spanId,
@@ -1074,7 +1083,7 @@ export class Run {
     this.#assertOpen('read the clock');
     const value = this.#rt.clock.now();
     const iso = new Date(value).toISOString();
-    this.#recorder.record(EventTypes.clockRead, { value: iso }, this.#spanId);
+    this.#recorder.recordOwned(EventTypes.clockRead, { value: iso }, this.#spanId);
     return new Date(value);
   }
 
@@ -1082,7 +1091,7 @@ export class Run {
   id(): string {
     this.#assertOpen('mint an id');
     const value = this.#rt.ids.next('id');
-    this.#recorder.record(EventTypes.idGenerated, { value }, this.#spanId);
+    this.#recorder.recordOwned(EventTypes.idGenerated, { value }, this.#spanId);
     return value;
   }
 
@@ -1132,7 +1141,7 @@ export class Run {
     }
     this.#assertOpen('end');
     this.#ended = true;
-    this.#recorder.record(
+    this.#recorder.recordOwned(
       EventTypes.runEnded,
       { outcome: options.outcome, reason: options.reason ?? null, calls: this.#calls },
       this.#spanId,
@@ -1181,6 +1190,27 @@ export class Run {
       /* the lease expires on its own */
     }
   }
+}
+
+const decisionCache = new WeakMap<PolicyDecision, Record<string, string | undefined>>();
+
+/**
+ * The canonical JSON of a decision's fields, for the `policy.decided` payload. A frozen decision
+ * (what `@custody/policy` returns, one per matched rule set) is encoded once and reused.
+ */
+function decisionMembers(decision: PolicyDecision): Record<string, string | undefined> {
+  const cached = decisionCache.get(decision);
+  if (cached) return cached;
+  const members = {
+    effect: JSON.stringify(decision.effect),
+    policy: canonicalize(decision.policy),
+    ruleIds: canonicalize(decision.ruleIds),
+    reasons: canonicalize(decision.reasons),
+    approvers: decision.approvers === undefined ? undefined : canonicalize(decision.approvers),
+    errors: decision.errors === undefined ? undefined : canonicalize(decision.errors),
+  };
+  if (Object.isFrozen(decision)) decisionCache.set(decision, members);
+  return members;
 }
 
 function failedResult(

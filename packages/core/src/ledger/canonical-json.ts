@@ -20,80 +20,111 @@ import { CustodyError, describeValue } from '../errors.js';
  * ```
  */
 export function canonicalize(value: unknown): string {
-  return encode(value, '$', []);
-}
-
-function fail(path: string, what: string, fix: string): never {
-  throw new CustodyError(
-    'CUSTODY_CANONICAL_INVALID',
-    `value at ${path} cannot be recorded: ${what}; ${fix}`,
-    {
-      details: { path },
-    },
-  );
-}
-
-function encodeString(value: string, path: string): string {
-  if (!value.isWellFormed()) {
-    fail(path, 'the string contains a lone UTF-16 surrogate', 'pass well-formed Unicode text');
+  try {
+    return encode(value, []);
+  } catch (error) {
+    if (error instanceof Unrecordable) {
+      const path = `$${error.path.map((step) => (typeof step === 'number' ? `[${step}]` : `.${step}`)).join('')}`;
+      throw new CustodyError(
+        'CUSTODY_CANONICAL_INVALID',
+        `value at ${path} cannot be recorded: ${error.what}; ${error.fix}`,
+        {
+          details: { path },
+        },
+      );
+    }
+    throw error;
   }
+}
+
+/**
+ * Thrown inside the encoder; each enclosing level prepends its key on the way out, so the happy
+ * path never builds a path string.
+ */
+class Unrecordable {
+  readonly path: (string | number)[] = [];
+  constructor(
+    readonly what: string,
+    readonly fix: string,
+  ) {}
+}
+
+function encodeString(value: string): string {
+  if (!value.isWellFormed())
+    throw new Unrecordable('the string contains a lone UTF-16 surrogate', 'pass well-formed Unicode text');
   return JSON.stringify(value);
 }
 
-function encode(value: unknown, path: string, stack: object[]): string {
+function encode(value: unknown, stack: object[]): string {
   switch (typeof value) {
     case 'string':
-      return encodeString(value, path);
+      return encodeString(value);
     case 'number':
-      if (!Number.isFinite(value)) {
-        fail(path, `got ${value}`, 'JSON has no NaN or Infinity; use null or a string');
-      }
+      if (!Number.isFinite(value))
+        throw new Unrecordable(`got ${value}`, 'JSON has no NaN or Infinity; use null or a string');
       return JSON.stringify(value);
     case 'boolean':
       return value ? 'true' : 'false';
     case 'object': {
       if (value === null) return 'null';
-      if (stack.includes(value)) fail(path, 'the value contains a cycle', 'pass a tree, not a graph');
+      if (stack.includes(value))
+        throw new Unrecordable('the value contains a cycle', 'pass a tree, not a graph');
       if (Array.isArray(value)) {
         stack.push(value);
         let out = '[';
         for (let i = 0; i < value.length; i++) {
           const item = value[i];
-          if (item === undefined) {
-            fail(`${path}[${i}]`, 'got undefined in an array', 'use null for a missing element');
+          try {
+            if (item === undefined)
+              throw new Unrecordable('got undefined in an array', 'use null for a missing element');
+            out += (i === 0 ? '' : ',') + encode(item, stack);
+          } catch (error) {
+            if (error instanceof Unrecordable) error.path.unshift(i);
+            throw error;
           }
-          out += (i === 0 ? '' : ',') + encode(item, `${path}[${i}]`, stack);
         }
         stack.pop();
         return out + ']';
       }
       const proto = Object.getPrototypeOf(value);
       if (proto !== Object.prototype && proto !== null) {
-        fail(
-          path,
+        throw new Unrecordable(
           `got ${describeValue(value)}`,
           'convert it to plain JSON first (for a Date, use toISOString())',
         );
       }
       stack.push(value);
       const record = value as Record<string, unknown>;
-      const keys = Object.keys(record).sort();
+      const keys = Object.keys(record);
+      // Keys already in order (the common case for objects the runtime builds) skip the sort.
+      let sorted = true;
+      for (let i = 1; i < keys.length; i++) {
+        if (keys[i - 1]! > keys[i]!) {
+          sorted = false;
+          break;
+        }
+      }
+      if (!sorted) keys.sort();
       let out = '{';
       let first = true;
       for (const key of keys) {
         const item = record[key];
         if (item === undefined) continue;
-        const childPath = `${path}.${key}`;
-        out += (first ? '' : ',') + encodeString(key, childPath) + ':' + encode(item, childPath, stack);
+        try {
+          out += (first ? '' : ',') + encodeString(key) + ':' + encode(item, stack);
+        } catch (error) {
+          if (error instanceof Unrecordable) error.path.unshift(key);
+          throw error;
+        }
         first = false;
       }
       stack.pop();
       return out + '}';
     }
     case 'undefined':
-      return fail(path, 'got undefined', 'use null for a missing value');
+      throw new Unrecordable('got undefined', 'use null for a missing value');
     default:
-      return fail(path, `got ${describeValue(value)}`, 'only JSON values can be recorded');
+      throw new Unrecordable(`got ${describeValue(value)}`, 'only JSON values can be recorded');
   }
 }
 

@@ -55,11 +55,14 @@ export function payloadCommitment(salt: string, payloadCanonicalJson: string): s
  * anything is written.
  *
  * @param payloadJson the payload's canonical JSON when the caller already has it (hot path).
+ * @param copy false only when the payload is built by the caller from values nobody else holds
+ *   and nobody will change (the runtime's own bookkeeping events); skips the snapshot.
  */
 export function sealEvent<P>(
   draft: EventDraft<P>,
   prev: ChainHead | undefined,
   payloadJson?: string,
+  copy = true,
 ): LedgerEvent<P> {
   if (draft.payload === null || draft.payload === undefined) {
     // A null payload means "erased by a redaction" to every verifier; a fresh event needs a value.
@@ -89,7 +92,7 @@ export function sealEvent<P>(
     hash: '',
     // A snapshot, not the caller's object: the app may change its object after recording (an
     // agent appends to its messages array), and the ledger must keep what was hashed.
-    payload: JSON.parse(json) as P,
+    payload: copy ? (JSON.parse(json) as P) : draft.payload,
     salt,
   };
   event.hash = sha256Hex(envelopeJson(event));

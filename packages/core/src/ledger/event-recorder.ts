@@ -41,12 +41,20 @@ export class EventRecorder {
    * A `payloadJson` given by the caller must already be redacted; a payload object is redacted here.
    */
   record(type: EventType, payload: unknown, spanId: string | null, payloadJson?: string): LedgerEvent {
-    return this.#seal(this.identity.actor, type, payload, spanId, payloadJson);
+    return this.#seal(this.identity.actor, type, payload, spanId, payloadJson, true);
+  }
+
+  /**
+   * Records a payload the runtime built itself from values no one else holds or changes (ids,
+   * codes, frozen policy decisions): the ledger keeps it as is, without a defensive copy.
+   */
+  recordOwned(type: EventType, payload: unknown, spanId: string | null, payloadJson?: string): LedgerEvent {
+    return this.#seal(this.identity.actor, type, payload, spanId, payloadJson, false);
   }
 
   /** Like {@link EventRecorder.record}, for a stream several actors write (operator streams). */
   recordAs(actor: string, type: EventType, payload: unknown, spanId: string | null = null): LedgerEvent {
-    return this.#seal(actor, type, payload, spanId, undefined);
+    return this.#seal(actor, type, payload, spanId, undefined, true);
   }
 
   #seal(
@@ -55,6 +63,7 @@ export class EventRecorder {
     payload: unknown,
     spanId: string | null,
     payloadJson: string | undefined,
+    copy: boolean,
   ): LedgerEvent {
     const id = this.identity;
     const ms = this.now();
@@ -77,6 +86,7 @@ export class EventRecorder {
       },
       this.#head,
       payloadJson,
+      copy,
     );
     this.#head = { seq: event.seq, hash: event.hash };
     this.#pending.push(event);
