@@ -1,0 +1,87 @@
+// `pnpm bench`: measures the gate's per-call overhead against a direct await, with no-op and with
+// SDK telemetry, against one Vercel AI SDK tool step, and the hot-path pieces; prints tables and
+// writes the raw figures to results/latest.json. Reporting only: nothing here asserts a time.
+import { cpus, loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { measureAiSdkToolStep } from './ai-sdk-tool-step.js';
+import { measureGatedCalls } from './gated-call.js';
+import { measureHotPath } from './hot-path.js';
+import { collectGarbage } from './measure.js';
+import { type BenchReport, formatReport, type Overhead, overheadOf, ratioOf, writeReport } from './report.js';
+import { measureWithSdkTelemetryInChild } from './sdk-telemetry.js';
+
+const SETTINGS = {
+  /** Gated and direct calls per measurement (ours). */
+  iterations: 20_000,
+  warmup: 5_000,
+  /** A fresh runtime and run every this many gated calls (memory stays bounded, like real runs). */
+  callsPerRun: 1_000,
+  /** generateText calls per measurement (the peer). */
+  peerIterations: 2_000,
+  peerWarmup: 500,
+  /** Events in the ledger verifyLedger checks. */
+  ledgerEvents: 10_000,
+} as const;
+
+const RESULTS = fileURLToPath(new URL('../results/latest.json', import.meta.url));
+
+const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+
+const started = Date.now();
+const loadAtStart = loadavg()[0] ?? 0;
+const gcBetweenPhases = collectGarbage();
+const gated = { iterations: SETTINGS.iterations, warmup: SETTINGS.warmup, callsPerRun: SETTINGS.callsPerRun };
+
+log('gated calls, no-op telemetry …');
+const noopTelemetry = await measureGatedCalls(gated);
+collectGarbage();
+
+log('gated calls, OpenTelemetry SDK (child process) …');
+const sdkTelemetry = await measureWithSdkTelemetryInChild(gated);
+collectGarbage();
+
+log('AI SDK generateText, with and without a tool step …');
+const aiSdk = await measureAiSdkToolStep({
+  iterations: SETTINGS.peerIterations,
+  warmup: SETTINGS.peerWarmup,
+});
+collectGarbage();
+
+log('hot-path pieces …');
+const hotPath = await measureHotPath({ ledgerEvents: SETTINGS.ledgerEvents });
+
+const peer = overheadOf('AI SDK: one tool step (peer)', aiSdk.withTools, aiSdk.withoutTools);
+const ours = [
+  overheadOf('Custody write gate, no-op telemetry', noopTelemetry.gatedWrite, noopTelemetry.directWrite),
+  overheadOf('Custody read gate, no-op telemetry', noopTelemetry.gatedRead, noopTelemetry.directRead),
+  overheadOf('Custody write gate, OpenTelemetry SDK', sdkTelemetry.gatedWrite, sdkTelemetry.directWrite),
+  overheadOf('Custody read gate, OpenTelemetry SDK', sdkTelemetry.gatedRead, sdkTelemetry.directRead),
+];
+const overheads: Overhead[] = [
+  ...ours.map((o) => ({ ...o, peerRatio: ratioOf(peer.medianUs, o.medianUs) })),
+  { ...peer, peerRatio: 1 },
+];
+
+const cpuList = cpus();
+const report: BenchReport = {
+  generatedAt: new Date().toISOString(),
+  environment: {
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    cpus: cpuList.length,
+    cpuModel: cpuList[0]?.model.trim() ?? 'unknown',
+    gcBetweenPhases,
+    loadAverage: { start: loadAtStart, end: loadavg()[0] ?? 0 },
+  },
+  settings: SETTINGS,
+  overheads,
+  headlineRatio: overheads[0]!.peerRatio,
+  noopTelemetry,
+  sdkTelemetry,
+  aiSdk,
+  hotPath,
+};
+await writeReport(RESULTS, report);
+
+process.stdout.write(`\n${formatReport(report)}\n\n`);
+log(`raw figures in ${RESULTS}; took ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -1,0 +1,170 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { AiSdkToolStepFigures } from './ai-sdk-tool-step.js';
+import type { GatedCallFigures } from './gated-call.js';
+import type { HotPathFigures } from './hot-path.js';
+import type { Timing } from './measure.js';
+import type { SdkTelemetryFigures } from './sdk-telemetry.js';
+
+/** What one overhead is: a measured call minus its baseline, at the median and at p99. */
+export interface Overhead {
+  readonly name: string;
+  readonly medianUs: number;
+  readonly p99Us: number;
+  /** Peer tool-step median divided by this median: how many times cheaper this is. */
+  readonly peerRatio: number | null;
+}
+
+/** Everything one `pnpm bench` measured, as written to `results/latest.json`. */
+export interface BenchReport {
+  readonly generatedAt: string;
+  readonly environment: {
+    readonly node: string;
+    readonly platform: string;
+    readonly cpus: number;
+    readonly cpuModel: string;
+    readonly gcBetweenPhases: boolean;
+    /** 1-minute load average when the run started and when it ended: other work skews every figure. */
+    readonly loadAverage: { readonly start: number; readonly end: number };
+  };
+  readonly settings: Readonly<Record<string, number>>;
+  readonly overheads: readonly Overhead[];
+  /** Peer per-tool-step median over Custody's write-gate median (no-op telemetry). */
+  readonly headlineRatio: number | null;
+  readonly noopTelemetry: GatedCallFigures;
+  readonly sdkTelemetry: SdkTelemetryFigures;
+  readonly aiSdk: AiSdkToolStepFigures;
+  readonly hotPath: HotPathFigures;
+}
+
+/** `measured` minus `baseline`, median from medians and p99 from p99s. */
+export function overheadOf(name: string, measured: Timing, baseline: Timing): Omit<Overhead, 'peerRatio'> {
+  return {
+    name,
+    medianUs: measured.medianUs - baseline.medianUs,
+    p99Us: measured.p99Us - baseline.p99Us,
+  };
+}
+
+/** How many times `peerUs` is `oursUs`; null when ours is too small to divide by meaningfully. */
+export function ratioOf(peerUs: number, oursUs: number): number | null {
+  return oursUs > 0.01 ? peerUs / oursUs : null;
+}
+
+/** The report as readable text tables. */
+export function formatReport(report: BenchReport): string {
+  const { environment: env, noopTelemetry: noop, sdkTelemetry: sdk, aiSdk } = report;
+  const lines: string[] = [];
+  lines.push(
+    `Custody benchmark — node ${env.node}, ${env.platform}, ${env.cpus} CPU(s) (${env.cpuModel}), ` +
+      `GC between phases: ${env.gcBetweenPhases ? 'yes' : 'no (not available)'}, ` +
+      `load average ${env.loadAverage.start.toFixed(2)} → ${env.loadAverage.end.toFixed(2)}`,
+    ...(Math.max(env.loadAverage.start, env.loadAverage.end) > env.cpus / 2
+      ? ['WARNING: the machine was busy with other work during this run; p99s (and medians) are inflated.']
+      : []),
+    '',
+    'Measured calls (µs per call, each call timed on its own)',
+  );
+  const timingRows = (label: string, timing: Timing) => [
+    label,
+    us(timing.medianUs),
+    us(timing.p99Us),
+    us(timing.meanUs),
+    timing.iterations.toLocaleString('en-US'),
+  ];
+  lines.push(
+    table(
+      ['call', 'median', 'p99', 'mean', 'calls'],
+      [
+        timingRows('direct await, write tool', noop.directWrite),
+        timingRows('run.call write, no-op telemetry', noop.gatedWrite),
+        timingRows('direct await, read tool', noop.directRead),
+        timingRows('run.call read, no-op telemetry', noop.gatedRead),
+        timingRows('direct await, write tool (SDK process)', sdk.directWrite),
+        timingRows('run.call write, OpenTelemetry SDK', sdk.gatedWrite),
+        timingRows('direct await, read tool (SDK process)', sdk.directRead),
+        timingRows('run.call read, OpenTelemetry SDK', sdk.gatedRead),
+        timingRows('AI SDK generateText, text only', aiSdk.withoutTools),
+        timingRows('AI SDK generateText, one tool step', aiSdk.withTools),
+      ],
+    ),
+    '',
+    'Per-call overhead (µs): gated minus direct; AI SDK: with tool step minus without',
+    table(
+      ['overhead', 'median', 'p99', 'AI SDK step / this'],
+      report.overheads.map((o) => [
+        o.name,
+        us(o.medianUs),
+        us(o.p99Us),
+        o.peerRatio === null ? 'n/a' : `${o.peerRatio.toFixed(1)}×`,
+      ]),
+    ),
+    '',
+    `Ledger events per gated call: write ${noop.eventsPerWrite}, read ${noop.eventsPerRead}. ` +
+      `Spans recorded by the SDK phase: ${sdk.spansRecorded.toLocaleString('en-US')}.`,
+    '',
+    `Hot-path pieces (µs per operation; payload ${report.hotPath.payloadBytes} B). "rounds": many operations per ` +
+      'sample, GC included in the median; "per call": timed one by one like the gate.',
+    table(
+      ['piece', 'timed', 'median', 'p99', 'per second', 'where it sits'],
+      report.hotPath.figures.map((f) => [
+        f.timing.name,
+        f.method,
+        us(f.timing.medianUs),
+        us(f.timing.p99Us),
+        `${Math.round(f.perSecond).toLocaleString('en-US')} ${f.unit}s/s`,
+        f.note,
+      ]),
+      [0, 1, 5],
+    ),
+    '',
+  );
+  const write = report.overheads[0];
+  const peer = report.overheads[report.overheads.length - 1];
+  const sealWrite = report.hotPath.figures.find((figure) => figure.id === 'seal-write');
+  if (write && sealWrite && write.medianUs > 0) {
+    const share = (sealWrite.timing.medianUs / write.medianUs) * 100;
+    lines.push(
+      `Sealing the 4 ledger events of one write takes ${us(sealWrite.timing.medianUs)} µs, ` +
+        `≈ ${share.toFixed(0)}% of the write gate's median overhead.`,
+    );
+  }
+  if (write && peer && report.headlineRatio !== null) {
+    lines.push(
+      `Custody gate is ${report.headlineRatio.toFixed(1)}× cheaper than one AI SDK tool step ` +
+        `(write gate ${us(write.medianUs)} µs vs tool step ${us(peer.medianUs)} µs, medians).`,
+    );
+  } else {
+    lines.push('Custody gate overhead is below the resolution of this measurement; no ratio printed.');
+  }
+  return lines.join('\n');
+}
+
+/** Writes the report as JSON, creating the directory when needed. */
+export async function writeReport(path: string, report: BenchReport): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+function us(value: number): string {
+  if (Math.abs(value) >= 100) return value.toFixed(0);
+  if (Math.abs(value) >= 10) return value.toFixed(1);
+  return value.toFixed(2);
+}
+
+/** A plain-text table: the `left` columns left-aligned (labels, prose), the rest right-aligned. */
+function table(headers: readonly string[], rows: readonly (readonly string[])[], left = [0]): string {
+  const widths = headers.map((header, column) =>
+    Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
+  const format = (cells: readonly string[]) =>
+    cells
+      .map((cell, column) =>
+        left.includes(column) ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!),
+      )
+      .join('  ')
+      .trimEnd();
+  return [format(headers), widths.map((width) => '─'.repeat(width)).join('  '), ...rows.map(format)]
+    .map((line) => `  ${line}`)
+    .join('\n');
+}
