@@ -68,8 +68,8 @@ export type {
 } from './policy.js';
 export type { AgentIdentity, Principal, PrincipalKind, ResourceScope } from './principal.js';
 export { principalRef, RESOURCE_LEVELS, resourceOutsideScope, scopeGranted } from './principal.js';
-export type { CallOptions, RunOutcome, VisibleTool } from './run.js';
-export { Run } from './run.js';
+export type { CallOptions, Run, RunOutcome, VisibleTool } from './run.js';
+export { outputOrThrow } from './run.js';
 export type { Runtime, RuntimeOptions, StartRunOptions } from './runtime.js';
 export { createRuntime } from './runtime.js';
 export type {

@@ -62,9 +62,51 @@ const MAX_KEY_LENGTH = 255;
  * One agent run: one principal, one agent, one resource scope, one trace. It is the only door
  * between agent code and the world — tool calls, model calls, retrieval, time and ids all pass
  * through it, so each is gated, recorded and can be replayed. Create one with
- * `runtime.startRun()`.
+ * `runtime.startRun()`; in a replay, `@custody/replay` hands the agent a Run whose doors answer
+ * from the recording. Write agent code against this interface.
  */
-export class Run {
+export interface Run {
+  readonly runId: string;
+  readonly traceId: string;
+  readonly principal: Principal;
+  readonly onBehalfOf: Principal | undefined;
+  readonly agent: AgentIdentity;
+  readonly scope: ResourceScope;
+  readonly metadata: Readonly<Record<string, unknown>>;
+  /** True once `end` was called. */
+  readonly ended: boolean;
+  /**
+   * Calls a tool through the gated pipeline and answers with a {@link CallResult}; never throws
+   * for an outcome of the call itself.
+   */
+  call<T extends AnyTool>(tool: T, input: unknown, options?: CallOptions): Promise<CallResult<ToolOutput<T>>>;
+  call(tool: string, input: unknown, options?: CallOptions): Promise<CallResult>;
+  /** Like `call`, but returns the output and throws a `CustodyError` for any other outcome. */
+  callOrThrow<T extends AnyTool>(tool: T, input: unknown, options?: CallOptions): Promise<ToolOutput<T>>;
+  callOrThrow(tool: string, input: unknown, options?: CallOptions): Promise<unknown>;
+  /** Calls a model through the door. */
+  model(role: string, request: ModelRequest, options?: { signal?: AbortSignal }): Promise<ModelResponse>;
+  /** Retrieves context through the door. */
+  retrieve(
+    source: string,
+    query: string,
+    retriever: Retriever,
+    options?: { signal?: AbortSignal; sourceVersion?: string },
+  ): Promise<readonly RetrievedDocument[]>;
+  /** The time, recorded. */
+  now(): Date;
+  /** A fresh id, recorded. */
+  id(): string;
+  /** The tools the agent may call now, for the model's tool list. */
+  tools(): VisibleTool[];
+  /** Writes recorded events to the ledger. */
+  flush(): Promise<void>;
+  /** Ends the run. */
+  end(options: { outcome: RunOutcome; reason?: string }): Promise<void>;
+}
+
+/** The runtime's Run: every door gated, recorded and traced. */
+export class GatedRun implements Run {
   readonly runId: string;
   readonly traceId: string;
   readonly principal: Principal;
@@ -197,30 +239,7 @@ export class Run {
   ): Promise<ToolOutput<T>>;
   async callOrThrow(tool: string, input: unknown, options?: CallOptions): Promise<unknown>;
   async callOrThrow(tool: AnyTool | string, input: unknown, options: CallOptions = {}): Promise<unknown> {
-    const result = await this.call(tool as string, input, options);
-    switch (result.status) {
-      case 'ok':
-        return result.output;
-      case 'pending_approval':
-        throw new CustodyError(
-          'CUSTODY_APPROVAL_REQUIRED',
-          `tool "${result.tool}" needs approval (request ${result.approval.id})`,
-          { details: { callId: result.callId, approval: result.approval } },
-        );
-      case 'denied':
-        throw new CustodyError(result.code, result.reason, {
-          details: { callId: result.callId, tool: result.tool },
-        });
-      case 'invalid':
-        throw new CustodyError(result.code, result.message, {
-          details: { callId: result.callId, tool: result.tool, issues: result.issues },
-        });
-      case 'failed':
-        throw new CustodyError(result.code, result.message, {
-          cause: result.cause,
-          details: { callId: result.callId, tool: result.tool, executed: result.executed },
-        });
-    }
+    return outputOrThrow(await this.call(tool as string, input, options));
   }
 
   async #pipeline(
@@ -726,8 +745,12 @@ export class Run {
     spanId: string,
   ): Promise<CallResult> {
     const payload: Record<string, unknown> = { callId, tool: name, key, status: claim.status };
-    if (claim.status === 'completed') payload.originalCallId = claim.record.callId;
-    this.#recorder.recordOwned(EventTypes.idempotencyHit, payload, spanId);
+    if (claim.status === 'completed') {
+      payload.originalCallId = claim.record.callId;
+      // The answer given instead of executing, so the run's story (and a replay) is complete.
+      payload.outcome = claim.record.outcome;
+    }
+    this.#recorder.record(EventTypes.idempotencyHit, payload, spanId);
     await this.#flushQuietly();
     if (claim.status === 'in_progress') {
       return failedResult(
@@ -1211,6 +1234,38 @@ function decisionMembers(decision: PolicyDecision): Record<string, string | unde
   };
   if (Object.isFrozen(decision)) decisionCache.set(decision, members);
   return members;
+}
+
+/**
+ * The output of an `ok` result, or a {@link CustodyError} for any other outcome, its `code` saying
+ * which. What `run.callOrThrow` does with `run.call`'s answer.
+ */
+export function outputOrThrow<O>(result: CallResult<O>): O {
+  switch (result.status) {
+    case 'ok':
+      return result.output;
+    case 'pending_approval':
+      throw new CustodyError(
+        'CUSTODY_APPROVAL_REQUIRED',
+        `tool "${result.tool}" needs approval (request ${result.approval.id})`,
+        {
+          details: { callId: result.callId, approval: result.approval },
+        },
+      );
+    case 'denied':
+      throw new CustodyError(result.code, result.reason, {
+        details: { callId: result.callId, tool: result.tool },
+      });
+    case 'invalid':
+      throw new CustodyError(result.code, result.message, {
+        details: { callId: result.callId, tool: result.tool, issues: result.issues },
+      });
+    case 'failed':
+      throw new CustodyError(result.code, result.message, {
+        cause: result.cause,
+        details: { callId: result.callId, tool: result.tool, executed: result.executed },
+      });
+  }
 }
 
 function failedResult(

@@ -18,7 +18,7 @@ import {
   principalRef,
   type ResourceScope,
 } from './principal.js';
-import { Run } from './run.js';
+import { GatedRun, type Run } from './run.js';
 import type { RuntimeInternals } from './runtime-internals.js';
 import { createMemoryStores } from './stores/memory-stores.js';
 import type { RuntimeStores } from './stores/stores.js';
@@ -277,7 +277,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         span.end();
         throw error;
       }
-      return new Run({
+      return new GatedRun({
         runtime: internals,
         runId,
         traceId,
