@@ -69,7 +69,7 @@ export type {
 export type { AgentIdentity, Principal, PrincipalKind, ResourceScope } from './principal.js';
 export { principalRef, RESOURCE_LEVELS, resourceOutsideScope, scopeGranted } from './principal.js';
 export type { CallOptions, Run, RunOutcome, VisibleTool } from './run.js';
-export { outputOrThrow } from './run.js';
+export { listVisibleTools, outputOrThrow } from './run.js';
 export type { Runtime, RuntimeOptions, StartRunOptions } from './runtime.js';
 export { createRuntime } from './runtime.js';
 export type {

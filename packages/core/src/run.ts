@@ -123,6 +123,7 @@ export class GatedRun implements Run {
   readonly #policyRun: PolicyRunContext;
   readonly #actorRef: string;
   #ended = false;
+  #scopeJson: string | undefined;
   #calls = 0;
 
   /** @internal Use `runtime.startRun()`. */
@@ -277,7 +278,11 @@ export class GatedRun implements Run {
         .map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message))
         .join('; ')}`;
       this.#recordRawRequest(callId, name, rawInput, spanId);
-      rec.recordOwned(EventTypes.inputRejected, { callId, tool: name, issues }, spanId);
+      rec.recordOwned(
+        EventTypes.inputRejected,
+        { callId, tool: name, code: 'CUSTODY_INPUT_INVALID', message, issues },
+        spanId,
+      );
       await this.#flushQuietly();
       return { status: 'invalid', callId, tool: name, code: 'CUSTODY_INPUT_INVALID', message, issues };
     }
@@ -290,7 +295,7 @@ export class GatedRun implements Run {
       this.#recordRawRequest(callId, name, rawInput, spanId);
       rec.recordOwned(
         EventTypes.inputRejected,
-        { callId, tool: name, issues: [{ path: '', message }] },
+        { callId, tool: name, code: 'CUSTODY_CANONICAL_INVALID', message, issues: [{ path: '', message }] },
         spanId,
       );
       await this.#flushQuietly();
@@ -396,10 +401,13 @@ export class GatedRun implements Run {
         reasons: decision.reasons,
         approvers: decision.approvers,
         errors: decision.errors,
+        resource,
       },
       spanId,
       canonicalObject({
         ...decisionMembers(decision),
+        resource:
+          resource === this.scope ? (this.#scopeJson ??= canonicalize(this.scope)) : canonicalize(resource),
         callId: JSON.stringify(callId),
         tool: JSON.stringify(name),
       }),
@@ -1124,27 +1132,11 @@ export class GatedRun implements Run {
    * so the model is not offered what would be refused.
    */
   tools(): VisibleTool[] {
-    const visible: VisibleTool[] = [];
-    for (const tool of this.#rt.tools.values()) {
-      if (!matchesAny(this.agent.tools, tool.name)) continue;
-      if (!modeAllows(this.#rt.modes.effective(this.scope.tenant, tool.connector).mode, tool.effect))
-        continue;
-      if (!tool.scopes.every((scope) => scopeGranted(this.principal.scopes, scope))) continue;
-      if (
-        this.onBehalfOf?.scopes !== undefined &&
-        !tool.scopes.every((scope) => scopeGranted(this.onBehalfOf?.scopes, scope))
-      ) {
-        continue;
-      }
-      visible.push({
-        name: tool.name,
-        version: tool.version,
-        description: tool.description,
-        effect: tool.effect,
-        inputSchema: this.#rt.inputSchema(tool),
-      });
-    }
-    return visible;
+    return listVisibleTools(this.#rt.tools.values(), this, {
+      allows: (tool) =>
+        modeAllows(this.#rt.modes.effective(this.scope.tenant, tool.connector).mode, tool.effect),
+      inputSchema: (tool) => this.#rt.inputSchema(tool),
+    });
   }
 
   /** Writes every recorded event to the ledger; resolves once they are durable. */
@@ -1213,6 +1205,38 @@ export class GatedRun implements Run {
       /* the lease expires on its own */
     }
   }
+}
+
+/**
+ * The tools a run's agent may be offered: on its allow-list, and needing no scope the principal
+ * (or the user it acts for, when that user's scopes are listed) lacks; `allows` adds a check
+ * (the mode, at runtime). Shared by the runtime and by replays, so both offer the same list.
+ */
+export function listVisibleTools(
+  tools: Iterable<AnyTool>,
+  run: Pick<Run, 'agent' | 'principal' | 'onBehalfOf'>,
+  options: { allows?: (tool: AnyTool) => boolean; inputSchema: (tool: AnyTool) => unknown },
+): VisibleTool[] {
+  const visible: VisibleTool[] = [];
+  for (const tool of tools) {
+    if (!matchesAny(run.agent.tools, tool.name)) continue;
+    if (options.allows && !options.allows(tool)) continue;
+    if (!tool.scopes.every((scope) => scopeGranted(run.principal.scopes, scope))) continue;
+    const onBehalfOf = run.onBehalfOf;
+    if (
+      onBehalfOf?.scopes !== undefined &&
+      !tool.scopes.every((scope) => scopeGranted(onBehalfOf.scopes, scope))
+    )
+      continue;
+    visible.push({
+      name: tool.name,
+      version: tool.version,
+      description: tool.description,
+      effect: tool.effect,
+      inputSchema: options.inputSchema(tool),
+    });
+  }
+  return visible;
 }
 
 const decisionCache = new WeakMap<PolicyDecision, Record<string, string | undefined>>();
