@@ -23,7 +23,10 @@ export type CustodyErrorCode =
   | 'CUSTODY_LEDGER_CONFLICT'
   | 'CUSTODY_LEDGER_WRITE_FAILED'
   | 'CUSTODY_STORE_ERROR'
-  | 'CUSTODY_LEGAL_HOLD';
+  | 'CUSTODY_LEGAL_HOLD'
+  | 'CUSTODY_LEDGER_TAMPERED'
+  | 'CUSTODY_BUNDLE_INVALID'
+  | 'CUSTODY_REPLAY_DIVERGED';
 
 const BRAND = Symbol.for('@custody/core/CustodyError');
 

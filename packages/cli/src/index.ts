@@ -1,0 +1,3 @@
+export type { CliCommand, CliIo, CliOutput } from './cli-io.js';
+export { ExitCode } from './cli-io.js';
+export { CLI_HELP, runCli } from './run-cli.js';
