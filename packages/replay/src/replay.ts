@@ -173,10 +173,7 @@ class RecordedRun implements Run {
   readonly #redact: ((value: unknown) => unknown) | undefined;
   readonly #schemas = new Map<AnyTool, unknown>();
 
-  constructor(
-    private readonly bundle: ReplayBundle,
-    options: ReplayOptions,
-  ) {
+  constructor(bundle: ReplayBundle, options: ReplayOptions) {
     this.runId = bundle.run.runId;
     this.traceId = bundle.run.traceId ?? '';
     this.principal = toPrincipal(bundle.run.principal);
