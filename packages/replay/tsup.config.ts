@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  entry: { index: 'src/index.ts', 'vitest/index': 'src/vitest/index.ts' },
+  external: ['vitest'],
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

@@ -8,7 +8,7 @@ import {
   readAll,
   verifyLedger,
 } from '@custody/core';
-import { type TriageOutcome, triageAgent } from './agent.js';
+import { type Ticket, type TriageOutcome, triageAgent } from './agent.js';
 import { createFakeGmail } from './connectors/gmail.js';
 import { createFakeJira } from './connectors/jira.js';
 import { createFakeStripe } from './connectors/stripe.js';
@@ -30,13 +30,11 @@ export interface SupportTriageResult {
   };
 }
 
-/**
- * Runs the support-triage agent once, offline: fake Jira, Gmail and Stripe in memory, a scripted
- * model, the support policy, and whatever stores are passed (memory by default).
- */
-export async function runSupportTriage(
-  options: { stores?: Partial<RuntimeStores> } = {},
-): Promise<SupportTriageResult> {
+/** The ticket the example triages. */
+export const TICKET: Ticket = { messageId: 'msg_1001', subject: 'Charged twice and the lamp arrived broken' };
+
+/** Every tool of the example's fake connectors, freshly made. */
+export function createSupportTools() {
   const jira = createFakeJira();
   const gmail = createFakeGmail([
     {
@@ -50,9 +48,20 @@ export async function runSupportTriage(
     ch_dup: { customer: 'cus_dana', amountCents: 2_499 },
     ch_lamp: { customer: 'cus_dana', amountCents: 18_900 },
   });
+  return { jira, gmail, stripe, tools: [...jira.tools, ...gmail.tools, ...stripe.tools] };
+}
+
+/**
+ * Runs the support-triage agent once, offline: fake Jira, Gmail and Stripe in memory, a scripted
+ * model, the support policy, and whatever stores are passed (memory by default).
+ */
+export async function runSupportTriage(
+  options: { stores?: Partial<RuntimeStores> } = {},
+): Promise<SupportTriageResult> {
+  const { jira, gmail, stripe, tools } = createSupportTools();
   const model = createScriptedModel(triageScript);
   const runtime = createRuntime({
-    tools: [...jira.tools, ...gmail.tools, ...stripe.tools],
+    tools,
     policy: supportPolicy,
     model,
     ...(options.stores ? { stores: options.stores } : {}),
@@ -67,14 +76,11 @@ export async function runSupportTriage(
     onBehalfOf: { kind: 'user', id: 'sam@support.example.com', roles: ['support'] },
     agent: { id: 'support-triage', version: '0.3.0', tools: ['gmail.*', 'jira.*', 'stripe.*'] },
     scope: { tenant: 'acme', project: 'SUP', customer: 'cus_dana' },
-    metadata: { ticket: 'msg_1001', channel: 'email' },
+    metadata: { ticket: { messageId: TICKET.messageId, subject: TICKET.subject }, channel: 'email' },
   });
   let outcome: TriageOutcome;
   try {
-    outcome = await triageAgent(run, {
-      messageId: 'msg_1001',
-      subject: 'Charged twice and the lamp arrived broken',
-    });
+    outcome = await triageAgent(run, TICKET);
     await run.end({ outcome: 'succeeded' });
   } catch (error) {
     await run.end({ outcome: 'failed', reason: error instanceof Error ? error.message : String(error) });

@@ -583,13 +583,27 @@ export class GatedRun implements Run {
       }
     }
 
-    // 9. Record the result and complete the idempotency record.
+    // 9. Record the result and complete the idempotency record. The agent receives the output as
+    // recorded (parsed back from its canonical JSON), so a replay, which can only answer with the
+    // recording, hands it exactly the same value: same keys, same order.
+    let delivered: unknown;
     try {
-      rec.record(
+      const outputJson = canonicalize(output);
+      const recordedJson = this.#rt.redact ? canonicalize(this.#rt.redact(output)) : outputJson;
+      const durationMs = this.#rt.clock.now() - started;
+      rec.recordOwned(
         EventTypes.toolResult,
-        { callId, tool: name, status: 'ok', output, durationMs: this.#rt.clock.now() - started },
+        { callId, tool: name, status: 'ok', output: JSON.parse(recordedJson), durationMs },
         spanId,
+        canonicalObject({
+          callId: JSON.stringify(callId),
+          durationMs: JSON.stringify(durationMs),
+          output: recordedJson,
+          status: '"ok"',
+          tool: JSON.stringify(name),
+        }),
       );
+      delivered = JSON.parse(outputJson);
     } catch (error) {
       const message = `tool "${name}" ran, but its output cannot be recorded: ${errorMessage(error)}`;
       return this.#finishFailed(
@@ -611,7 +625,10 @@ export class GatedRun implements Run {
         name,
         idempotencyKey,
         fingerprint,
-        { status: 'ok', output: this.#rt.redact ? this.#rt.redact(output) : output },
+        {
+          status: 'ok',
+          output: this.#rt.redact ? this.#rt.redact(delivered) : JSON.parse(JSON.stringify(delivered)),
+        },
         spanId,
       );
     }
@@ -630,8 +647,8 @@ export class GatedRun implements Run {
       );
     }
     return verification
-      ? { status: 'ok', callId, tool: name, output, idempotencyHit: false, decision, verification }
-      : { status: 'ok', callId, tool: name, output, idempotencyHit: false, decision };
+      ? { status: 'ok', callId, tool: name, output: delivered, idempotencyHit: false, decision, verification }
+      : { status: 'ok', callId, tool: name, output: delivered, idempotencyHit: false, decision };
   }
 
   async #decide(tool: AnyTool, input: unknown, resource: ResourceScope): Promise<PolicyDecision> {
@@ -787,7 +804,9 @@ export class GatedRun implements Run {
       message?: string;
     };
     if (outcome.status === 'ok') {
-      return { status: 'ok', callId, tool: name, output: outcome.output, idempotencyHit: true, decision };
+      // A copy in canonical key order, as every recorded answer is delivered.
+      const output = JSON.parse(canonicalize(outcome.output ?? null));
+      return { status: 'ok', callId, tool: name, output, idempotencyHit: true, decision };
     }
     return failedResult(
       callId,
@@ -1031,13 +1050,15 @@ export class GatedRun implements Run {
         span.setAttribute(GenAiAttributes.inputTokens, response.usage.inputTokens);
       if (response.usage?.outputTokens !== undefined)
         span.setAttribute(GenAiAttributes.outputTokens, response.usage.outputTokens);
+      // Delivered as recorded (canonical key order), so a replay returns the very same value.
+      const delivered = JSON.parse(canonicalize(response)) as ModelResponse;
       this.#recorder.record(
         EventTypes.modelCalled,
-        { callId, role, request, response, durationMs: this.#rt.clock.now() - started },
+        { callId, role, request, response: delivered, durationMs: this.#rt.clock.now() - started },
         spanId,
       );
       await this.#recorder.flush();
-      return response;
+      return delivered;
     } catch (error) {
       span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
       if (!CustodyError.isInstance(error) || error.code !== 'CUSTODY_CANONICAL_INVALID') {
@@ -1106,7 +1127,13 @@ export class GatedRun implements Run {
       this.#spanId,
     );
     await this.#recorder.flush();
-    return documents;
+    // Delivered as a replay will deliver them: id, content, and version and metadata when set.
+    return recorded.map((doc) => ({
+      id: doc.id,
+      content: doc.content,
+      ...(doc.version !== null ? { version: doc.version } : {}),
+      ...(doc.metadata !== null ? { metadata: JSON.parse(canonicalize(doc.metadata)) } : {}),
+    }));
   }
 
   /** The time, from the runtime's clock, recorded so a replay sees the same time. */

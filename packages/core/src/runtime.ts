@@ -390,7 +390,8 @@ function principalRecord(principal: Principal): Record<string, unknown> {
     kind: principal.kind,
     id: principal.id,
     roles: principal.roles ? [...principal.roles] : [],
-    scopes: principal.scopes ? [...principal.scopes] : [],
+    // null, not [], when none were listed: for a represented user that means "not checked".
+    scopes: principal.scopes ? [...principal.scopes] : null,
     tenant: principal.tenant ?? null,
   };
 }

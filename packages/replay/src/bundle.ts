@@ -22,7 +22,7 @@ const principal = z.object({
   kind: z.enum(['user', 'service', 'workflow', 'agent']),
   id: z.string(),
   roles: z.array(z.string()),
-  scopes: z.array(z.string()),
+  scopes: z.array(z.string()).nullable(),
   tenant: z.string().nullable(),
 });
 const scope = z.object({

@@ -9,6 +9,8 @@ export {
 } from './bundle.js';
 export type { JsonDifference } from './json-diff.js';
 export { jsonDifferences, renderDifferences } from './json-diff.js';
+export type { DecisionComparison, PolicyWhatIfResult } from './policy-what-if.js';
+export { policyWhatIf } from './policy-what-if.js';
 export type {
   ClockStep,
   IdStep,
@@ -28,3 +30,5 @@ export type {
   StepSummary,
 } from './replay.js';
 export { ReplayDivergedError, renderReport, replay } from './replay.js';
+export type { ReplaySetup } from './replay-setup.js';
+export { defineReplaySetup } from './replay-setup.js';

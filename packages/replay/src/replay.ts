@@ -142,7 +142,7 @@ function toPrincipal(value: ReplayBundle['run']['principal']): Principal {
     kind: value.kind,
     id: value.id,
     roles: value.roles,
-    scopes: value.scopes,
+    ...(value.scopes ? { scopes: value.scopes } : {}),
     ...(value.tenant ? { tenant: value.tenant } : {}),
   };
 }
