@@ -406,8 +406,7 @@ export class GatedRun implements Run {
       spanId,
       canonicalObject({
         ...decisionMembers(decision),
-        resource:
-          resource === this.scope ? (this.#scopeJson ??= canonicalize(this.scope)) : canonicalize(resource),
+        resource: resource === this.scope ? this.#scopeCanonical() : canonicalize(resource),
         callId: JSON.stringify(callId),
         tool: JSON.stringify(name),
       }),
@@ -1194,6 +1193,12 @@ export class GatedRun implements Run {
     }
     this.#span.end();
     await this.#recorder.flush();
+  }
+
+  /** The run scope's canonical JSON, encoded once: most decisions are made for the scope itself. */
+  #scopeCanonical(): string {
+    if (this.#scopeJson === undefined) this.#scopeJson = canonicalize(this.scope);
+    return this.#scopeJson;
   }
 
   #spanIdOf(span: Span): string {
