@@ -2,7 +2,9 @@
 // report the test command writes, and fails when no test ran at all.
 import { readFileSync } from 'node:fs';
 
-const report = JSON.parse(readFileSync(new URL('../node_modules/.cache/vitest-report.json', import.meta.url), 'utf8'));
+const report = JSON.parse(
+  readFileSync(new URL('../node_modules/.cache/vitest-report.json', import.meta.url), 'utf8'),
+);
 const passed = report.numPassedTests ?? 0;
 const failed = report.numFailedTests ?? 0;
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
