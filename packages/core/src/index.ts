@@ -85,7 +85,7 @@ export type {
   IdempotencyStore,
 } from './stores/idempotency-store.js';
 export type { LedgerPage, LedgerQuery, LedgerStore } from './stores/ledger-store.js';
-export { eventToolName, matchesLedgerQuery, readAll } from './stores/ledger-store.js';
+export { eventOutcome, eventToolName, matchesLedgerQuery, readAll } from './stores/ledger-store.js';
 export { InMemoryApprovalStore } from './stores/memory-approval-store.js';
 export { InMemoryIdempotencyStore } from './stores/memory-idempotency-store.js';
 export { InMemoryLedgerStore } from './stores/memory-ledger-store.js';

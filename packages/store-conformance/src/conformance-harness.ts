@@ -11,7 +11,8 @@ export type CheckNeed =
   | 'reopen'
   | 'erasePayload'
   | 'heads'
-  | 'checkpoints';
+  | 'checkpoints'
+  | 'deleteStreams';
 
 /** The adapter instance as one check sees it. After `reopen()` the store fields point at the new stores. */
 export interface CheckContext {
@@ -21,6 +22,8 @@ export interface CheckContext {
   /** Closes the stores and opens them again over the same data. */
   reopen(): Promise<void>;
   events: EventFactory;
+  /** Ends the check as skipped, with the reason (for checks that depend on something outside the adapter). */
+  skip(reason: string): never;
 }
 
 /** Declares one check: a vitest test run against a fresh instance, skipped when a need is missing. */
@@ -38,6 +41,7 @@ const NEED_TEXT: Record<CheckNeed, string> = {
   erasePayload: 'ledger.erasePayload (optional capability)',
   heads: 'ledger.heads (optional capability)',
   checkpoints: 'ledger.appendCheckpoint and ledger.listCheckpoints (optional capabilities)',
+  deleteStreams: 'ledger.deleteStreams (optional capability, for retention)',
 };
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -72,6 +76,7 @@ export function createCheckDefiner(options: StoreConformanceOptions): DefineChec
             context.idempotency = stores.idempotency as IdempotencyStore;
           },
           events: new EventFactory(`c${++instanceCounter}-`),
+          skip: (reason) => test.skip(reason),
         };
         await body(context);
       } finally {
@@ -89,6 +94,8 @@ function provides(need: CheckNeed, stores: StoreConformanceStores, canReopen: bo
       return typeof stores.ledger?.erasePayload === 'function';
     case 'heads':
       return typeof stores.ledger?.heads === 'function';
+    case 'deleteStreams':
+      return typeof stores.ledger?.deleteStreams === 'function';
     case 'checkpoints':
       return (
         typeof stores.ledger?.appendCheckpoint === 'function' &&

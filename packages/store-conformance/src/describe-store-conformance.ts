@@ -8,6 +8,7 @@ import { ledgerChecks } from './ledger-checks.js';
 import { ledgerDurabilityChecks } from './ledger-durability-checks.js';
 import { ledgerErasureChecks } from './ledger-erasure-checks.js';
 import { ledgerQueryChecks } from './ledger-query-checks.js';
+import { ledgerRetentionChecks } from './ledger-retention-checks.js';
 
 /**
  * Declares the Custody store conformance suite for one adapter, as vitest tests. Call it at the
@@ -17,8 +18,10 @@ import { ledgerQueryChecks } from './ledger-query-checks.js';
  *
  * Covers the ledger (append and read order, per-stream seq from 0 without gaps, `head()`,
  * idempotent re-append, conflicts and racing writers, atomic batches, unicode and 1 MB payload
- * fidelity checked with `verifyLedger`, every `LedgerQuery` filter, cursor pagination, and the
- * optional `erasePayload`, `heads`, `appendCheckpoint` and `listCheckpoints`), the idempotency store (claim, in progress, conflict, completion,
+ * fidelity checked with `verifyLedger`, every `LedgerQuery` filter (`outcome` once core's
+ * `matchesLedgerQuery` has it), cursor pagination, and the optional `erasePayload`, `heads`,
+ * `appendCheckpoint`, `listCheckpoints` and `deleteStreams`, with core's `createLedger().prune`
+ * and legal holds end to end), the idempotency store (claim, in progress, conflict, completion,
  * lease and ttl expiry, release, tenant scoping) and the approval store (create, get, list,
  * duplicate ids, isolation from caller mutation), plus durability across `reopen()`.
  *
@@ -60,6 +63,7 @@ export function describeStoreConformance(name: string, options: StoreConformance
     ledgerQueryChecks(check);
     ledgerErasureChecks(check);
     ledgerCheckpointChecks(check);
+    ledgerRetentionChecks(check);
     ledgerDurabilityChecks(check);
     idempotencyChecks(check);
     approvalChecks(check);

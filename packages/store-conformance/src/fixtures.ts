@@ -1,7 +1,11 @@
+import { generateKeyPairSync } from 'node:crypto';
 import {
   type ApprovalRequest,
   type ChainHead,
+  type CheckpointKeys,
+  type CheckpointSigner,
   CustodyError,
+  createEd25519Signer,
   type EventDraft,
   type LedgerEvent,
   sealEvent,
@@ -181,4 +185,24 @@ export async function expectCustodyError(
   expect(CustodyError.isInstance(error), `${what}: expected a CustodyError, got ${String(error)}`).toBe(true);
   expect((error as CustodyError).code, `${what}: wrong error code (${String(error)})`).toBe(code);
   return error as CustodyError;
+}
+
+const signers = new Map<string, { signer: CheckpointSigner; keys: CheckpointKeys }>();
+
+/**
+ * An in-process Ed25519 checkpoint signer under `keyId`, and the public keys that verify it; one
+ * key pair per key id and test file. Two different key ids are two different keys (a forger's).
+ */
+export function conformanceSigner(keyId = 'conformance-key'): {
+  signer: CheckpointSigner;
+  keys: CheckpointKeys;
+} {
+  let pair = signers.get(keyId);
+  if (!pair) {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const signer = createEd25519Signer({ keyId, privateKey });
+    pair = { signer, keys: { [keyId]: publicKey } };
+    signers.set(keyId, pair);
+  }
+  return pair;
 }

@@ -4,3 +4,5 @@ export type {
   StoreConformanceStores,
 } from './conformance-options.js';
 export { describeStoreConformance } from './describe-store-conformance.js';
+export type { LedgerEventPatch, LedgerTamper, TamperMatrixOptions } from './tamper-matrix.js';
+export { describeTamperMatrix } from './tamper-matrix.js';

@@ -1,8 +1,72 @@
-import { type LedgerEvent, type LedgerQuery, type LedgerStore, matchesLedgerQuery } from '@custody/core';
+import {
+  type LedgerEvent,
+  type LedgerQuery,
+  type LedgerStore,
+  matchesLedgerQuery,
+  readAll,
+} from '@custody/core';
 import { describe, expect } from 'vitest';
 import { expectSameEvents } from './assertions.js';
 import type { CheckContext, DefineCheck } from './conformance-harness.js';
 import { expectCustodyError } from './fixtures.js';
+import { redact } from './ledger-erasure-checks.js';
+
+/** A query with the `outcome` filter (payload.status ?? payload.outcome ?? payload.effect, when a string). */
+type OutcomeQuery = LedgerQuery & { readonly outcome?: string };
+
+const NO_CORE_OUTCOME =
+  "core's matchesLedgerQuery ignores LedgerQuery.outcome (this @custody/core predates it), so there is no reference to compare an adapter's outcome filter with";
+
+/** True when core's `matchesLedgerQuery` applies an `outcome` filter (detected by calling it). */
+export function coreFiltersByOutcome(): boolean {
+  const probe = { payload: { status: 'a' } } as unknown as LedgerEvent;
+  return !matchesLedgerQuery(probe, { outcome: 'b' } as OutcomeQuery);
+}
+
+/**
+ * Payloads with and without an outcome: `status`, then `outcome`, then `effect`, the first that is
+ * neither null nor missing, counts when it is a string. Two streams, three batches.
+ */
+async function seedOutcomes(c: CheckContext): Promise<LedgerEvent[]> {
+  const one = c.events.stream('outcomes-1');
+  const two = c.events.stream('outcomes-2');
+  const payloads: [string, string, unknown][] = [
+    [one, 'tool.result', { tool: 'jira.create', status: 'ok' }],
+    [two, 'run.ended', { outcome: 'succeeded' }],
+    [one, 'policy.decided', { effect: 'deny', ruleIds: ['r1'] }],
+    [two, 'tool.result', { status: null, outcome: 'failed' }],
+    [one, 'tool.result', { status: 7, outcome: 'ok' }],
+    [one, 'tool.result', { status: 'ok', outcome: 'other', effect: 'allow' }],
+    [two, 'vendor.note', 'ok'],
+    [two, 'vendor.note', ['ok']],
+    [one, 'vendor.note', { result: { status: 'ok' } }],
+    [two, 'policy.decided', { effect: 'allow' }],
+    [one, 'tool.result', { status: '' }],
+    [two, 'tool.result', { status: { code: 'ok' } }],
+    [one, 'run.ended', { outcome: 'ünïcödé ✓ 😀' }],
+    [two, 'tool.result', { status: false, effect: 'allow' }],
+    [one, 'tool.result', {}],
+    [two, 'tool.result', { status: 'ok' }],
+  ];
+  const events = payloads.map(([stream, type, payload]) => c.events.next(stream, { type, payload }));
+  for (const batch of [events.slice(0, 5), events.slice(5, 11), events.slice(11)])
+    await c.ledger.append(batch);
+  return events;
+}
+
+const OUTCOMES = [
+  'ok',
+  'succeeded',
+  'deny',
+  'failed',
+  'allow',
+  '',
+  'ünïcödé ✓ 😀',
+  'other',
+  '7',
+  'false',
+  'none',
+];
 
 const TRACE_A = '11111111111111111111111111111111';
 const TRACE_B = '22222222222222222222222222222222';
@@ -243,6 +307,52 @@ export function ledgerQueryChecks(check: DefineCheck): void {
       const second = await c.ledger.read({ stream, cursor: first.nextCursor! });
       expectSameEvents(second.events, chain.slice(1000), 'second page');
       expect(second.nextCursor).toBeUndefined();
+    });
+
+    check(
+      'filters by outcome: payload.status ?? payload.outcome ?? payload.effect, when it is a string',
+      ['ledger'],
+      async (c) => {
+        if (!coreFiltersByOutcome()) c.skip(NO_CORE_OUTCOME);
+        const all = await seedOutcomes(c);
+        const queries: OutcomeQuery[] = [
+          ...OUTCOMES.map((outcome) => ({ outcome })),
+          { outcome: 'ok', type: 'tool.result' },
+          { outcome: 'ok', stream: all[0]!.stream },
+          { outcome: 'allow', type: ['policy.decided', 'tool.result'] },
+        ];
+        for (const query of queries) {
+          const expected = all.filter((event) => matchesLedgerQuery(event, query));
+          expectSameEvents(await readPages(c.ledger, query), expected, `read(${JSON.stringify(query)})`);
+          expectSameEvents(
+            await readPages(c.ledger, { ...query, limit: 1 }),
+            expected,
+            `paging ${JSON.stringify(query)} one by one`,
+          );
+        }
+        expect(
+          all.filter((event) => matchesLedgerQuery(event, { outcome: 'ok' } as OutcomeQuery)),
+          'fixture: three events have outcome "ok"',
+        ).toHaveLength(3);
+      },
+    );
+
+    check('an erased payload no longer has an outcome', ['ledger', 'erasePayload'], async (c) => {
+      if (!coreFiltersByOutcome()) c.skip(NO_CORE_OUTCOME);
+      const all = await seedOutcomes(c);
+      const target = all[0]!;
+      const record = await redact(c, target);
+      const after = [...all, record].map((event) =>
+        event.id === target.id ? { ...event, payload: null, salt: null } : event,
+      );
+      for (const outcome of ['ok', 'succeeded']) {
+        const query: OutcomeQuery = { outcome };
+        expectSameEvents(
+          await readAll(c.ledger, query),
+          after.filter((event) => matchesLedgerQuery(event, query)),
+          `read(${JSON.stringify(query)}) after erasing ${target.id}`,
+        );
+      }
     });
 
     check('rejects an invalid limit or cursor with CUSTODY_INVALID_ARGUMENT', ['ledger'], async (c) => {

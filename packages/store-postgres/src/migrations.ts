@@ -19,6 +19,13 @@ export interface PostgresMigrateOptions {
    * approval and idempotency tables. Run `migrate()` itself as the schema owner.
    */
   readonly appRole?: string;
+  /**
+   * A role allowed to prune (retention: `deleteStreams`, which core's `createLedger().prune`
+   * calls). It gets what `appRole` gets, plus `EXECUTE` on the retention function — the only way
+   * to delete events, and only whole streams. It may be the same role as `appRole`; any other
+   * `appRole` has that `EXECUTE` revoked. Without it, only the schema owner can prune.
+   */
+  readonly pruneRole?: string;
   readonly signal?: AbortSignal;
 }
 
@@ -136,6 +143,118 @@ REVOKE UPDATE, DELETE, TRUNCATE ON ${n.ledgerCheckpoints} FROM PUBLIC;
 `;
 }
 
+/** The guard's DELETE branch: allowed only while the retention function runs. */
+const PRUNE_BRANCH = `
+  ELSIF TG_OP = 'DELETE' THEN
+    -- Retention: ledger_delete_streams() sets this for its own DELETE, inside its transaction,
+    -- and clears it again. Every other DELETE (and every TRUNCATE) is refused.
+    IF current_setting('custody.allow_prune', true) = 'on' THEN
+      RETURN OLD;
+    END IF;`;
+
+function retentionSql(n: SchemaNames): string {
+  return `
+CREATE OR REPLACE FUNCTION ${n.ledgerGuard}() RETURNS trigger LANGUAGE plpgsql AS $guard$
+BEGIN
+  IF TG_OP = 'UPDATE' THEN
+    IF NEW.payload IS NULL AND NEW.salt IS NULL AND NEW.tool IS NULL
+       AND (to_jsonb(NEW) - 'payload' - 'salt' - 'tool') = (to_jsonb(OLD) - 'payload' - 'salt' - 'tool') THEN
+      RETURN NEW;
+    END IF;${PRUNE_BRANCH}
+  END IF;
+  RAISE EXCEPTION '[custody] the ledger is append-only: % on %.% is not allowed', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME
+    USING HINT = 'The only changes allowed are erasing a payload (payload, salt and tool set to NULL together) and retention through ledger_delete_streams().';
+END
+$guard$;
+
+-- The one way to delete events: whole streams, for retention. SECURITY DEFINER, so a role that
+-- may prune needs EXECUTE on this function, never DELETE on the table.
+CREATE FUNCTION ${n.ledgerDeleteStreams}(streams text[]) RETURNS bigint
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $prune$
+DECLARE
+  deleted bigint;
+BEGIN
+  PERFORM set_config('custody.allow_prune', 'on', true);
+  DELETE FROM ${n.ledgerEvents} WHERE stream = ANY (streams);
+  GET DIAGNOSTICS deleted = ROW_COUNT;
+  PERFORM set_config('custody.allow_prune', 'off', true);
+  RETURN deleted;
+END
+$prune$;
+REVOKE ALL ON FUNCTION ${n.ledgerDeleteStreams}(text[]) FROM PUBLIC;
+`;
+}
+
+function outcomeSql(n: SchemaNames): string {
+  return `
+-- payload.status ?? payload.outcome ?? payload.effect, when a string: the outcome filter's column.
+ALTER TABLE ${n.ledgerEvents} ADD COLUMN outcome text;
+-- The events already stored get theirs too, as append computes it. PostgreSQL's json operators
+-- refuse a whole document that holds \\u0000 (or a lone surrogate) anywhere, so U+0000 is marked
+-- first (an outcome holding it stays NULL, as at append: text cannot hold it) and a payload json
+-- still cannot read gets no outcome rather than failing the migration.
+CREATE FUNCTION pg_temp.custody_outcome(payload bytea) RETURNS text LANGUAGE plpgsql AS $outcome$
+DECLARE
+  j json;
+  v json;
+  key text;
+BEGIN
+  j := replace(convert_from(payload, 'UTF8'), '\\u0000', '\\ufffd')::json;
+  FOREACH key IN ARRAY ARRAY['status', 'outcome', 'effect'] LOOP
+    v := j -> key;
+    IF v IS NOT NULL AND json_typeof(v) <> 'null' THEN
+      IF json_typeof(v) = 'string' AND strpos(v::text, '\\ufffd') = 0 THEN
+        RETURN v #>> '{}';
+      END IF;
+      RETURN NULL;
+    END IF;
+  END LOOP;
+  RETURN NULL;
+EXCEPTION WHEN others THEN
+  RETURN NULL;
+END
+$outcome$;
+-- The guard would refuse this UPDATE: it is off for it, inside this migration's transaction.
+ALTER TABLE ${n.ledgerEvents} DISABLE TRIGGER ledger_events_append_only;
+UPDATE ${n.ledgerEvents} SET outcome = pg_temp.custody_outcome(payload) WHERE payload IS NOT NULL;
+ALTER TABLE ${n.ledgerEvents} ENABLE TRIGGER ledger_events_append_only;
+DROP FUNCTION pg_temp.custody_outcome(bytea);
+CREATE INDEX ledger_events_outcome_idx ON ${n.ledgerEvents} (outcome, position) WHERE outcome IS NOT NULL;
+
+-- Erasing a payload now clears its outcome too.
+CREATE OR REPLACE FUNCTION ${n.ledgerGuard}() RETURNS trigger LANGUAGE plpgsql AS $guard$
+BEGIN
+  IF TG_OP = 'UPDATE' THEN
+    IF NEW.payload IS NULL AND NEW.salt IS NULL AND NEW.tool IS NULL AND NEW.outcome IS NULL
+       AND (to_jsonb(NEW) - 'payload' - 'salt' - 'tool' - 'outcome')
+         = (to_jsonb(OLD) - 'payload' - 'salt' - 'tool' - 'outcome') THEN
+      RETURN NEW;
+    END IF;${PRUNE_BRANCH}
+  END IF;
+  RAISE EXCEPTION '[custody] the ledger is append-only: % on %.% is not allowed', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME
+    USING HINT = 'The only changes allowed are erasing a payload (payload, salt, tool and outcome set to NULL together) and retention through ledger_delete_streams().';
+END
+$guard$;
+
+-- Roles that may erase payloads may now erase the outcome with them.
+DO $grants$
+DECLARE
+  grantee text;
+BEGIN
+  FOR grantee IN
+    SELECT DISTINCT r.rolname
+      FROM pg_attribute a
+      CROSS JOIN LATERAL aclexplode(a.attacl) acl
+      JOIN pg_roles r ON r.oid = acl.grantee
+     WHERE a.attrelid = '${n.ledgerEvents}'::regclass AND a.attname = 'payload' AND acl.privilege_type = 'UPDATE'
+  LOOP
+    EXECUTE format('GRANT UPDATE (outcome) ON ${n.ledgerEvents} TO %I', grantee);
+  END LOOP;
+END
+$grants$;
+`;
+}
+
 /**
  * Every migration, in order, for `schema`: the SQL `migrate()` runs. Use it to apply the schema
  * with your own migration tool instead (then insert the versions into `schema_migrations` too, or
@@ -151,6 +270,8 @@ export function postgresMigrations(schema: string): readonly PostgresMigration[]
   return [
     { version: 1, name: 'ledger, approvals and idempotency', sql: ledgerSql(names) },
     { version: 2, name: 'ledger checkpoints', sql: checkpointsSql(names) },
+    { version: 3, name: 'ledger retention (deleteStreams)', sql: retentionSql(names) },
+    { version: 4, name: 'ledger outcome column', sql: outcomeSql(names) },
   ];
 }
 
@@ -167,6 +288,8 @@ export async function migrate(
   throwIfAborted(options.signal, 'migrate');
   const appRole =
     options.appRole === undefined ? undefined : checkIdentifier(options.appRole, 'migrate appRole');
+  const pruneRole =
+    options.pruneRole === undefined ? undefined : checkIdentifier(options.pruneRole, 'migrate pruneRole');
   const names = schemaNames(schema);
   const migrations = postgresMigrations(schema);
   try {
@@ -203,7 +326,20 @@ export async function migrate(
           migration.name,
         ]);
       }
-      if (appRole !== undefined) await grant(db, names, quoteIdentifier(appRole));
+      if (appRole !== undefined) {
+        await grant(db, names, quoteIdentifier(appRole));
+        if (appRole !== pruneRole) {
+          await db.query(
+            `REVOKE EXECUTE ON FUNCTION ${names.ledgerDeleteStreams}(text[]) FROM ${quoteIdentifier(appRole)}`,
+          );
+        }
+      }
+      if (pruneRole !== undefined) {
+        await grant(db, names, quoteIdentifier(pruneRole));
+        await db.query(
+          `GRANT EXECUTE ON FUNCTION ${names.ledgerDeleteStreams}(text[]) TO ${quoteIdentifier(pruneRole)}`,
+        );
+      }
     });
   } catch (error) {
     throw storeError(error, `migration of schema "${schema}"`, schema);
@@ -219,7 +355,7 @@ async function grant(
   await db.query(`GRANT SELECT ON ${n.migrations} TO ${role}`);
   await db.query(`REVOKE UPDATE, DELETE, TRUNCATE ON ${n.ledgerEvents} FROM ${role}`);
   await db.query(`GRANT SELECT, INSERT ON ${n.ledgerEvents} TO ${role}`);
-  await db.query(`GRANT UPDATE (payload, salt, tool) ON ${n.ledgerEvents} TO ${role}`);
+  await db.query(`GRANT UPDATE (payload, salt, tool, outcome) ON ${n.ledgerEvents} TO ${role}`);
   await db.query(`REVOKE UPDATE, DELETE, TRUNCATE ON ${n.ledgerCheckpoints} FROM ${role}`);
   await db.query(`GRANT SELECT, INSERT ON ${n.ledgerCheckpoints} TO ${role}`);
   await db.query(

@@ -3,6 +3,7 @@ import {
   CustodyError,
   canonicalize,
   describeValue,
+  eventOutcome,
   eventToolName,
   GENESIS_HASH,
   type LedgerCheckpoint,
@@ -23,6 +24,9 @@ import {
 } from './database.js';
 import type { SchemaNames } from './schema.js';
 
+/** Kept as an alias: `outcome` is part of core's `LedgerQuery`. */
+export type PostgresLedgerQuery = LedgerQuery;
+
 /**
  * The PostgreSQL ledger: {@link LedgerStore} plus a commit-order reader for tailing.
  *
@@ -30,7 +34,16 @@ import type { SchemaNames } from './schema.js';
  * `tail` is the reader to poll while others append (see its note).
  */
 export interface PostgresLedgerStore extends LedgerStore {
+  read(query?: PostgresLedgerQuery, options?: { signal?: AbortSignal }): Promise<LedgerPage>;
   erasePayload(eventId: string, options?: { signal?: AbortSignal }): Promise<boolean>;
+  /**
+   * Retention only: deletes every event of the named streams, in one statement, through the
+   * schema's `ledger_delete_streams()` function (the append-only trigger refuses every other
+   * DELETE). Resolves to how many events were deleted. Use core's `createLedger().prune`, which
+   * records a `ledger.pruned` event first so checkpoints stay verifiable. The role connected must
+   * own the schema or be `migrate()`'s `pruneRole`.
+   */
+  deleteStreams(streams: readonly string[], options?: { signal?: AbortSignal }): Promise<number>;
   /**
    * The head of every stream, from one snapshot (so a checkpoint over them is consistent). Costs
    * one index probe per stream, not a scan of the events.
@@ -62,7 +75,7 @@ export interface PostgresLedgerStore extends LedgerStore {
    * }
    * ```
    */
-  tail(query?: LedgerQuery, options?: { signal?: AbortSignal }): Promise<LedgerPage>;
+  tail(query?: PostgresLedgerQuery, options?: { signal?: AbortSignal }): Promise<LedgerPage>;
 }
 
 /** Tuning of the ledger, from the factory options. */
@@ -73,8 +86,8 @@ export interface LedgerSettings {
 const DEFAULT_PAGE = 1000;
 // Columns written per event, in the order of `insertParams`.
 const INSERT_COLUMNS =
-  'stream, seq, id, schema_version, run_id, trace_id, span_id, ts, type, tenant, actor, tool, payload_hash, prev_hash, hash, payload, salt';
-const COLUMN_COUNT = 17;
+  'stream, seq, id, schema_version, run_id, trace_id, span_id, ts, type, tenant, actor, tool, outcome, payload_hash, prev_hash, hash, payload, salt';
+const COLUMN_COUNT = 18;
 // Bind parameters per statement are capped at 65,535; stay well below.
 const ROWS_PER_INSERT = 2000;
 const SELECT_COLUMNS =
@@ -190,7 +203,7 @@ export class PostgresLedger implements PostgresLedgerStore {
     }
   }
 
-  async read(query: LedgerQuery = {}, options: { signal?: AbortSignal } = {}): Promise<LedgerPage> {
+  async read(query: PostgresLedgerQuery = {}, options: { signal?: AbortSignal } = {}): Promise<LedgerPage> {
     throwIfAborted(options.signal, 'ledger read');
     const limit = pageSize(query);
     const where: string[] = [];
@@ -211,7 +224,7 @@ export class PostgresLedger implements PostgresLedgerStore {
     return page(rows, limit, (row) => String(row.position));
   }
 
-  async tail(query: LedgerQuery = {}, options: { signal?: AbortSignal } = {}): Promise<LedgerPage> {
+  async tail(query: PostgresLedgerQuery = {}, options: { signal?: AbortSignal } = {}): Promise<LedgerPage> {
     throwIfAborted(options.signal, 'ledger tail');
     const limit = pageSize(query);
     // Only transactions older than the snapshot's xmin: all of them have finished, and every
@@ -242,13 +255,33 @@ export class PostgresLedger implements PostgresLedgerStore {
     const pool = await this.#pool();
     try {
       const result = await pool.query(
-        `UPDATE ${this.#names.ledgerEvents} SET payload = NULL, salt = NULL, tool = NULL WHERE id = $1`,
+        `UPDATE ${this.#names.ledgerEvents} SET payload = NULL, salt = NULL, tool = NULL, outcome = NULL WHERE id = $1`,
         [eventId],
       );
       return (result.rowCount ?? 0) > 0;
     } catch (error) {
       throw storeError(error, 'ledger erasePayload', this.#names.schema);
     }
+  }
+
+  async deleteStreams(streams: readonly string[], options: { signal?: AbortSignal } = {}): Promise<number> {
+    throwIfAborted(options.signal, 'ledger deleteStreams');
+    if (!Array.isArray(streams) || !streams.every((stream) => typeof stream === 'string')) {
+      throw new CustodyError(
+        'CUSTODY_INVALID_ARGUMENT',
+        `ledger deleteStreams takes an array of stream names, got ${describeValue(streams)}`,
+      );
+    }
+    const unique = [...new Set(streams)];
+    if (unique.length === 0) return 0;
+    // Appends this instance already queued are written first, as they were made first.
+    if (this.#flushing) await this.#flushing;
+    const rows = await this.#query(
+      `SELECT ${this.#names.ledgerDeleteStreams}($1::text[]) AS deleted`,
+      [unique],
+      'ledger deleteStreams',
+    );
+    return toNumber(rows[0]?.deleted);
   }
 
   async heads(options: { signal?: AbortSignal } = {}): Promise<Record<string, ChainHead>> {
@@ -560,7 +593,8 @@ function prepare(event: LedgerEvent, index: number): PreparedEvent {
       event.type,
       event.tenant,
       event.actor,
-      eventToolName(event) ?? null,
+      derivedText(eventToolName(event)),
+      derivedText(eventOutcome(event)),
       event.payloadHash,
       event.prevHash,
       event.hash,
@@ -568,6 +602,15 @@ function prepare(event: LedgerEvent, index: number): PreparedEvent {
       event.salt,
     ],
   };
+}
+
+/**
+ * A value for a column derived from the payload (tool, outcome). PostgreSQL text cannot hold
+ * U+0000, and such a value must not fail the append of the whole event: it is left NULL (the
+ * event is then not found by that filter; the payload itself, in bytea, keeps it exactly).
+ */
+function derivedText(value: string | undefined): string | null {
+  return value === undefined || value.includes('\u0000') ? null : value;
 }
 
 function pageSize(query: LedgerQuery): number {
@@ -589,7 +632,7 @@ function badCursor(cursor: unknown, method: string): CustodyError {
 }
 
 /** The WHERE terms of a query's filters (cursor and limit aside), as `matchesLedgerQuery` applies them. */
-function addFilters(query: LedgerQuery, where: string[], params: unknown[]): void {
+function addFilters(query: PostgresLedgerQuery, where: string[], params: unknown[]): void {
   const equal = (column: string, value: string | undefined) => {
     if (value === undefined) return;
     params.push(value);
@@ -601,6 +644,13 @@ function addFilters(query: LedgerQuery, where: string[], params: unknown[]): voi
   equal('tenant', query.tenant);
   equal('actor', query.actor);
   equal('tool', query.tool);
+  if (query.outcome !== undefined && typeof query.outcome !== 'string') {
+    throw new CustodyError(
+      'CUSTODY_INVALID_ARGUMENT',
+      `ledger query outcome must be a string, got ${describeValue(query.outcome)}`,
+    );
+  }
+  equal('outcome', query.outcome);
   if (query.type !== undefined) {
     if (typeof query.type === 'string') {
       equal('type', query.type);
@@ -646,10 +696,25 @@ function toEvent(row: Record<string, unknown>): LedgerEvent {
     payloadHash: String(row.payload_hash),
     prevHash: String(row.prev_hash),
     hash: String(row.hash),
-    payload:
-      row.payload === null || row.payload === undefined
-        ? null
-        : JSON.parse(toBuffer(row.payload).toString('utf8')),
+    payload: row.payload === null || row.payload === undefined ? null : parsePayload(row),
     salt: nullable(row.salt),
   };
+}
+
+/** A stored payload, parsed; bytes that are not JSON mean the table was edited outside Custody. */
+function parsePayload(row: Record<string, unknown>): unknown {
+  try {
+    return JSON.parse(toBuffer(row.payload).toString('utf8'));
+  } catch (error) {
+    if (CustodyError.isInstance(error)) throw error;
+    throw new CustodyError(
+      'CUSTODY_STORE_ERROR',
+      `the stored payload of event ${String(row.id)} is not JSON (${error instanceof Error ? error.message : String(error)}): ` +
+        'the table was changed outside Custody; restore it from a backup or a verified export',
+      {
+        cause: error,
+        details: { eventId: String(row.id), stream: String(row.stream), seq: toNumber(row.seq) },
+      },
+    );
+  }
 }

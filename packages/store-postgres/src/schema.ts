@@ -33,6 +33,8 @@ export interface SchemaNames {
   readonly migrations: string;
   readonly ledgerEvents: string;
   readonly ledgerGuard: string;
+  /** The retention function: the one way to delete events (whole streams). */
+  readonly ledgerDeleteStreams: string;
   readonly ledgerCheckpoints: string;
   readonly checkpointGuard: string;
   readonly approvalRequests: string;
@@ -48,6 +50,7 @@ export function schemaNames(schema: string): SchemaNames {
     migrations: `${q}.schema_migrations`,
     ledgerEvents: `${q}.ledger_events`,
     ledgerGuard: `${q}.ledger_events_guard`,
+    ledgerDeleteStreams: `${q}.ledger_delete_streams`,
     ledgerCheckpoints: `${q}.ledger_checkpoints`,
     checkpointGuard: `${q}.ledger_checkpoints_guard`,
     approvalRequests: `${q}.approval_requests`,

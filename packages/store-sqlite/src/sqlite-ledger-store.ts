@@ -3,6 +3,7 @@ import {
   CustodyError,
   canonicalize,
   describeValue,
+  eventOutcome,
   eventToolName,
   GENESIS_HASH,
   type LedgerCheckpoint,
@@ -14,12 +15,24 @@ import {
 import { isUniqueViolation, type SqliteConnection, storeClosed, storeFailure } from './sqlite-connection.js';
 import type { SqliteStatement } from './sqlite-driver.js';
 
+/** Kept as an alias: `outcome` is part of core's `LedgerQuery`. */
+export type SqliteLedgerQuery = LedgerQuery;
+
 /**
  * The SQLite ledger: the {@link LedgerStore} port with all its optional capabilities (`erasePayload`,
- * `heads`, `appendCheckpoint`, `listCheckpoints`), and `close`.
+ * `heads`, `appendCheckpoint`, `listCheckpoints`, `deleteStreams`), the `outcome` filter, and `close`.
  */
 export interface SqliteLedgerStore extends LedgerStore {
+  read(query?: SqliteLedgerQuery, options?: { signal?: AbortSignal }): Promise<LedgerPage>;
   erasePayload(eventId: string, options?: { signal?: AbortSignal }): Promise<boolean>;
+  /**
+   * Retention only: deletes every event of the named streams in one transaction and resolves to
+   * how many were deleted. The append-only trigger still refuses every other DELETE; this call
+   * grants itself the streams it deletes, inside its own transaction. Use core's
+   * `createLedger().prune`, which records a `ledger.pruned` event first so checkpoints stay
+   * verifiable.
+   */
+  deleteStreams(streams: readonly string[], options?: { signal?: AbortSignal }): Promise<number>;
   heads(options?: { signal?: AbortSignal }): Promise<Record<string, ChainHead>>;
   appendCheckpoint(checkpoint: LedgerCheckpoint, options?: { signal?: AbortSignal }): Promise<void>;
   listCheckpoints(options?: { signal?: AbortSignal }): Promise<LedgerCheckpoint[]>;
@@ -35,7 +48,8 @@ const COLUMNS =
 
 const INSERT =
   'INSERT INTO custody_events (id, stream, seq, schema_version, run_id, trace_id, span_id, ts, type, tenant, ' +
-  'actor, tool, payload_hash, prev_hash, hash, payload, salt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+  'actor, tool, outcome, payload_hash, prev_hash, hash, payload, salt) ' +
+  'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 
 /** The filters of {@link LedgerQuery} that compare one column for equality. */
 const EQUALITY_FILTERS = [
@@ -45,6 +59,7 @@ const EQUALITY_FILTERS = [
   ['tenant', 'tenant'],
   ['actor', 'actor'],
   ['tool', 'tool'],
+  ['outcome', 'outcome'],
 ] as const;
 
 interface EventRow {
@@ -105,6 +120,9 @@ export class SqliteLedger implements SqliteLedgerStore {
   readonly #selectHead: SqliteStatement;
   readonly #selectHash: SqliteStatement;
   readonly #erase: SqliteStatement;
+  readonly #clearGrants: SqliteStatement;
+  readonly #grantPrune: SqliteStatement;
+  readonly #deleteGranted: SqliteStatement;
   readonly #selectHeads: SqliteStatement;
   readonly #insertCheckpoint: SqliteStatement;
   readonly #selectCheckpoints: SqliteStatement;
@@ -121,7 +139,14 @@ export class SqliteLedger implements SqliteLedgerStore {
     this.#insert = sql(INSERT);
     this.#selectHead = sql('SELECT seq, hash FROM custody_events WHERE stream = ? ORDER BY seq DESC LIMIT 1');
     this.#selectHash = sql('SELECT hash FROM custody_events WHERE id = ?');
-    this.#erase = sql('UPDATE custody_events SET payload = NULL, salt = NULL, tool = NULL WHERE id = ?');
+    this.#erase = sql(
+      'UPDATE custody_events SET payload = NULL, salt = NULL, tool = NULL, outcome = NULL WHERE id = ?',
+    );
+    this.#clearGrants = sql('DELETE FROM custody_prune_grants');
+    this.#grantPrune = sql('INSERT OR IGNORE INTO custody_prune_grants (stream) VALUES (?)');
+    this.#deleteGranted = sql(
+      'DELETE FROM custody_events WHERE stream IN (SELECT stream FROM custody_prune_grants)',
+    );
     // SQLite returns the hash of the row that holds max(seq): a documented bare-column rule.
     this.#selectHeads = sql('SELECT stream, max(seq) AS seq, hash FROM custody_events GROUP BY stream');
     this.#insertCheckpoint = sql(
@@ -162,7 +187,7 @@ export class SqliteLedger implements SqliteLedgerStore {
     return row && { seq: row.seq, hash: row.hash };
   }
 
-  async read(query: LedgerQuery = {}): Promise<LedgerPage> {
+  async read(query: SqliteLedgerQuery = {}): Promise<LedgerPage> {
     const connection = this.#open();
     this.#flush();
     const { sql, params, limit } = compileQuery(query);
@@ -184,6 +209,34 @@ export class SqliteLedger implements SqliteLedgerStore {
       return this.#erase.run(eventId).changes > 0;
     } catch (error) {
       throw storeFailure(`erase the payload of event ${eventId}`, error);
+    }
+  }
+
+  async deleteStreams(streams: readonly string[]): Promise<number> {
+    this.#open();
+    if (!Array.isArray(streams) || !streams.every((stream) => typeof stream === 'string')) {
+      throw invalid(`deleteStreams expects an array of stream names, got ${describeValue(streams)}`);
+    }
+    const unique = [...new Set(streams)];
+    if (unique.length === 0) return 0;
+    this.#flush();
+    try {
+      this.#begin.run();
+      try {
+        // The trigger lets a DELETE through only for streams granted here; the grants live only
+        // inside this transaction (cleared before and after), so nobody else ever sees one.
+        this.#clearGrants.run();
+        for (const stream of unique) this.#grantPrune.run(stream);
+        const deleted = this.#deleteGranted.run().changes;
+        this.#clearGrants.run();
+        this.#commit.run();
+        return deleted;
+      } catch (error) {
+        if (this.#connection?.db.inTransaction) this.#rollback.run();
+        throw error;
+      }
+    } catch (error) {
+      throw storeFailure(`delete ${unique.length} stream(s)`, error);
     }
   }
 
@@ -372,6 +425,7 @@ function encodeBatch(events: readonly LedgerEvent[]): EncodedEvent[] {
         event.tenant,
         event.actor,
         eventToolName(event) ?? null,
+        eventOutcome(event) ?? null,
         event.payloadHash,
         event.prevHash,
         event.hash,
@@ -382,6 +436,11 @@ function encodeBatch(events: readonly LedgerEvent[]): EncodedEvent[] {
   });
 }
 
+/**
+ * The outcome an event records, for the indexed `outcome` column: `payload.status ??
+ * payload.outcome ?? payload.effect`, when that is a string. (Core's `matchesLedgerQuery` reads it
+ * the same way once `LedgerQuery.outcome` lands there.)
+ */
 function shapeProblem(event: LedgerEvent): string | undefined {
   if (typeof event !== 'object' || event === null)
     return `expected a sealed event, got ${describeValue(event)}`;
@@ -404,7 +463,7 @@ function shapeProblem(event: LedgerEvent): string | undefined {
 }
 
 /** Builds the SQL of one query. Filter values are always bound, never spliced into the text. */
-function compileQuery(query: LedgerQuery): { sql: string; params: unknown[]; limit: number } {
+function compileQuery(query: SqliteLedgerQuery): { sql: string; params: unknown[]; limit: number } {
   if (typeof query !== 'object' || query === null)
     throw invalid(`ledger query must be an object, got ${describeValue(query)}`);
   const limit = query.limit ?? DEFAULT_PAGE;
@@ -478,7 +537,21 @@ function rowToEvent(row: EventRow): LedgerEvent {
     payloadHash: row.payload_hash,
     prevHash: row.prev_hash,
     hash: row.hash,
-    payload: row.payload === null ? null : JSON.parse(row.payload),
+    payload: row.payload === null ? null : parsePayload(row),
     salt: row.salt,
   };
+}
+
+/** A stored payload, parsed; text that is not JSON means the file was edited outside Custody. */
+function parsePayload(row: EventRow): unknown {
+  try {
+    return JSON.parse(row.payload!);
+  } catch (error) {
+    throw new CustodyError(
+      'CUSTODY_STORE_ERROR',
+      `the stored payload of event ${row.id} is not JSON (${error instanceof Error ? error.message : String(error)}): ` +
+        'the database was changed outside Custody; restore it from a backup or a verified export',
+      { cause: error, details: { eventId: row.id, stream: row.stream, seq: row.seq } },
+    );
+  }
 }

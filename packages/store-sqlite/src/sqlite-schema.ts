@@ -3,6 +3,23 @@ import type { SqliteDatabase } from './sqlite-driver.js';
 
 const APPEND_ONLY =
   'custody: ledger events are append-only; the only change allowed is erasing payload, salt and tool (all set to NULL)';
+const APPEND_ONLY_V3 =
+  'custody: ledger events are append-only; only retention (deleteStreams) may delete, whole streams, inside its own transaction';
+const APPEND_ONLY_V4 =
+  'custody: ledger events are append-only; the only change allowed is erasing payload, salt, tool and outcome (all set to NULL)';
+
+/**
+ * The outcome of an event, in SQL over its canonical payload text: the first of `status`,
+ * `outcome`, `effect` that is present and not null, when it is a string (as core's
+ * `payload.status ?? payload.outcome ?? payload.effect`).
+ */
+const OUTCOME_SQL = ['status', 'outcome', 'effect']
+  .map(
+    (key) =>
+      `WHEN coalesce(json_type(payload, '$.${key}'), 'null') <> 'null' ` +
+      `THEN CASE json_type(payload, '$.${key}') WHEN 'text' THEN json_extract(payload, '$.${key}') END`,
+  )
+  .join('\n    ');
 
 /**
  * Schema migrations, applied in order; the database's `user_version` counts how many ran.
@@ -87,6 +104,32 @@ export const MIGRATIONS: readonly string[] = [
   BEGIN SELECT RAISE(ABORT, 'custody: checkpoints are append-only'); END;
   CREATE TRIGGER custody_checkpoints_no_update BEFORE UPDATE ON custody_checkpoints
   BEGIN SELECT RAISE(ABORT, 'custody: checkpoints are append-only'); END;
+  `,
+  // 3: retention. DELETE stays refused, except for the streams named in custody_prune_grants:
+  // deleteStreams() fills it, deletes and empties it inside one transaction, so a grant is never
+  // committed and no other connection ever sees one.
+  `
+  CREATE TABLE custody_prune_grants (
+    stream TEXT NOT NULL PRIMARY KEY
+  ) STRICT, WITHOUT ROWID;
+  DROP TRIGGER custody_events_no_delete;
+  CREATE TRIGGER custody_events_no_delete BEFORE DELETE ON custody_events
+  WHEN NOT EXISTS (SELECT 1 FROM custody_prune_grants WHERE stream = OLD.stream)
+  BEGIN SELECT RAISE(ABORT, '${APPEND_ONLY_V3}'); END;
+  `,
+  // 4: the outcome of each event (payload.status ?? payload.outcome ?? payload.effect), indexed
+  // for the outcome filter, filled in for the events already stored, and erased with the payload.
+  `
+  ALTER TABLE custody_events ADD COLUMN outcome TEXT;
+  UPDATE custody_events SET outcome = CASE
+    ${OUTCOME_SQL}
+  END
+  WHERE payload IS NOT NULL;
+  CREATE INDEX custody_events_outcome ON custody_events (outcome, pos) WHERE outcome IS NOT NULL;
+  DROP TRIGGER custody_events_erase_only;
+  CREATE TRIGGER custody_events_erase_only BEFORE UPDATE OF payload, salt, tool, outcome ON custody_events
+  WHEN NEW.payload IS NOT NULL OR NEW.salt IS NOT NULL OR NEW.tool IS NOT NULL OR NEW.outcome IS NOT NULL
+  BEGIN SELECT RAISE(ABORT, '${APPEND_ONLY_V4}'); END;
   `,
 ];
 

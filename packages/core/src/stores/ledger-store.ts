@@ -13,6 +13,11 @@ export interface LedgerQuery {
   readonly actor?: string;
   /** Tool name, for tool events. */
   readonly tool?: string;
+  /**
+   * The outcome an event records (`ok`, `failed`, `allow`, `deny`, `succeeded`, …): its payload's
+   * `status`, else `outcome`, else `effect`. See {@link eventOutcome}.
+   */
+  readonly outcome?: string;
   /** Inclusive ISO 8601 lower bound on `ts`. */
   readonly from?: string;
   /** Exclusive ISO 8601 upper bound on `ts`. */
@@ -74,6 +79,14 @@ export function eventToolName(event: LedgerEvent): string | undefined {
   return payload && typeof payload.tool === 'string' ? payload.tool : undefined;
 }
 
+/** The outcome an event records: `payload.status ?? payload.outcome ?? payload.effect`, when a string. */
+export function eventOutcome(event: LedgerEvent): string | undefined {
+  const payload = event.payload as { status?: unknown; outcome?: unknown; effect?: unknown } | null;
+  if (payload === null || typeof payload !== 'object') return undefined;
+  const value = payload.status ?? payload.outcome ?? payload.effect;
+  return typeof value === 'string' ? value : undefined;
+}
+
 /** True when `event` passes every filter of `query` (cursor and limit aside). */
 export function matchesLedgerQuery(event: LedgerEvent, query: LedgerQuery): boolean {
   if (query.runId !== undefined && event.runId !== query.runId) return false;
@@ -86,6 +99,7 @@ export function matchesLedgerQuery(event: LedgerEvent, query: LedgerQuery): bool
       return false;
   }
   if (query.tool !== undefined && eventToolName(event) !== query.tool) return false;
+  if (query.outcome !== undefined && eventOutcome(event) !== query.outcome) return false;
   if (query.from !== undefined && event.ts < query.from) return false;
   if (query.to !== undefined && event.ts >= query.to) return false;
   return true;
