@@ -1,12 +1,14 @@
 // `pnpm bench`: measures the gate's per-call overhead against a direct await, with no-op and with
-// SDK telemetry, against one Vercel AI SDK tool step, and the hot-path pieces; prints tables and
-// writes the raw figures to results/latest.json. Reporting only: nothing here asserts a time.
+// SDK telemetry, against one Vercel AI SDK tool step, the hot-path pieces, and replaying and
+// exporting a 100-step bundle; prints tables and writes the raw figures to results/latest.json.
+// Reporting only: nothing here asserts a time.
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { measureAiSdkToolStep } from './ai-sdk-tool-step.js';
 import { measureGatedCalls } from './gated-call.js';
 import { measureHotPath } from './hot-path.js';
 import { collectGarbage } from './measure.js';
+import { measureReplayBundle } from './replay-bundle.js';
 import { type BenchReport, formatReport, type Overhead, overheadOf, ratioOf, writeReport } from './report.js';
 import { measureWithSdkTelemetryInChild } from './sdk-telemetry.js';
 
@@ -21,6 +23,11 @@ const SETTINGS = {
   peerWarmup: 500,
   /** Events in the ledger verifyLedger checks. */
   ledgerEvents: 10_000,
+  /** Door uses of the run that is replayed and exported. */
+  replaySteps: 100,
+  /** Replays (and bundle exports) timed, after warm-up ones. */
+  replayIterations: 60,
+  replayWarmup: 10,
 } as const;
 
 const RESULTS = fileURLToPath(new URL('../results/latest.json', import.meta.url));
@@ -49,6 +56,14 @@ collectGarbage();
 
 log('hot-path pieces …');
 const hotPath = await measureHotPath({ ledgerEvents: SETTINGS.ledgerEvents });
+collectGarbage();
+
+log(`replay and bundle export of a ${SETTINGS.replaySteps}-step run …`);
+const replayBundle = await measureReplayBundle({
+  steps: SETTINGS.replaySteps,
+  iterations: SETTINGS.replayIterations,
+  warmup: SETTINGS.replayWarmup,
+});
 
 const peer = overheadOf('AI SDK: one tool step (peer)', aiSdk.withTools, aiSdk.withoutTools);
 const ours = [
@@ -80,6 +95,7 @@ const report: BenchReport = {
   sdkTelemetry,
   aiSdk,
   hotPath,
+  replay: replayBundle,
 };
 await writeReport(RESULTS, report);
 

@@ -4,6 +4,7 @@ import type { AiSdkToolStepFigures } from './ai-sdk-tool-step.js';
 import type { GatedCallFigures } from './gated-call.js';
 import type { HotPathFigures } from './hot-path.js';
 import type { Timing } from './measure.js';
+import type { ReplayBundleFigures } from './replay-bundle.js';
 import type { SdkTelemetryFigures } from './sdk-telemetry.js';
 
 /** What one overhead is: a measured call minus its baseline, at the median and at p99. */
@@ -35,6 +36,7 @@ export interface BenchReport {
   readonly sdkTelemetry: SdkTelemetryFigures;
   readonly aiSdk: AiSdkToolStepFigures;
   readonly hotPath: HotPathFigures;
+  readonly replay: ReplayBundleFigures;
 }
 
 /** `measured` minus `baseline`, median from medians and p99 from p99s. */
@@ -137,7 +139,34 @@ export function formatReport(report: BenchReport): string {
   } else {
     lines.push('Custody gate overhead is below the resolution of this measurement; no ratio printed.');
   }
+  lines.push('', ...formatReplay(report.replay));
   return lines.join('\n');
+}
+
+/** The replay section: per-operation figures in milliseconds, and the replay target. */
+function formatReplay(replay: ReplayBundleFigures): string[] {
+  const row = (timing: Timing) => [
+    timing.name,
+    ms(timing.medianUs),
+    ms(timing.p99Us),
+    ms(timing.meanUs),
+    timing.iterations.toLocaleString('en-US'),
+  ];
+  const median = replay.replay.medianUs / 1_000;
+  return [
+    `Replay bundles (ms per operation, each timed on its own): one run of ${replay.steps} door uses, ` +
+      `${replay.events} ledger events, a ${(replay.bundleBytes / 1024).toFixed(0)} KB bundle`,
+    table(
+      ['operation', 'median', 'p99', 'mean', 'runs'],
+      [replay.replay, replay.loadBundle, replay.exportMemory, replay.exportSqlite].map(row),
+    ),
+    `Replaying a ${replay.steps}-step bundle takes ${median.toFixed(2)} ms (median); target < ${replay.targetMs} ms: ` +
+      `${median < replay.targetMs ? 'met' : 'NOT met'}.`,
+  ];
+}
+
+function ms(us: number): string {
+  return (us / 1_000).toFixed(2);
 }
 
 /** Writes the report as JSON, creating the directory when needed. */

@@ -1,6 +1,8 @@
 import { CustodyError } from '@custody/core';
 import { type CliCommand, type CliIo, ExitCode, writeLine } from './cli-io.js';
+import { BUNDLE_HELP, bundleCommand } from './commands/bundle.js';
 import { CHECKPOINT_HELP, checkpointCommand } from './commands/checkpoint.js';
+import { EVAL_HELP, evalCommand } from './commands/eval.js';
 import { EXPORT_HELP, exportCommand } from './commands/export.js';
 import { KEYGEN_HELP, keygenCommand } from './commands/keygen.js';
 import { RUNS_HELP, runsCommand } from './commands/runs.js';
@@ -15,12 +17,14 @@ const COMMANDS: Readonly<Record<string, { readonly run: CliCommand; readonly hel
   runs: { run: runsCommand, help: RUNS_HELP },
   show: { run: showCommand, help: SHOW_HELP },
   export: { run: exportCommand, help: EXPORT_HELP },
+  bundle: { run: bundleCommand, help: BUNDLE_HELP },
+  eval: { run: evalCommand, help: EVAL_HELP },
   checkpoint: { run: checkpointCommand, help: CHECKPOINT_HELP },
   keygen: { run: keygenCommand, help: KEYGEN_HELP },
 };
 
 /** Help of `custody` itself. */
-export const CLI_HELP = `custody: verify, search and export Custody ledgers
+export const CLI_HELP = `custody: verify, search and export Custody ledgers; bundle and evaluate runs
 
 Usage: custody <command> [options]
 
@@ -29,14 +33,16 @@ Commands:
   runs <store>              list runs, newest first
   show <store> <runId>      print a run's timeline
   export <store> -o <file>  write events to JSONL or CSV (the export is recorded in the ledger)
+  bundle <store> <runId>    write a run's replay bundle (verified first)
+  eval <folder> --setup <m> replay a regression set of bundles and check its expectations
   checkpoint <store>        store a signed checkpoint of every stream's head
   keygen -o <dir>           create an Ed25519 key pair for signing checkpoints
 
 <store> is a SQLite file (./.custody/ledger.db), a PostgreSQL URL (postgres://user@host:5432/db),
-or, for verify, runs and show, a JSONL export (audit.jsonl).
+or, for verify, runs, show and bundle, a JSONL export (audit.jsonl).
 
 Run "custody <command> --help" for a command's options.
-Exit codes: 0 success, 1 failure (a verification problem, a store error), 2 usage error.`;
+Exit codes: 0 success, 1 failure (a verification problem, a store error, a failing eval), 2 usage error.`;
 
 /**
  * Runs the `custody` command line: `argv` without the node and script paths, e.g.

@@ -128,6 +128,19 @@ export function openSqlite(path: string): SqliteDatabase {
   return new Database(path);
 }
 
+/** Runs SQL on a ledger file with the append-only triggers dropped, as an attacker with the file could. */
+export function tamperSqlite(path: string, sql: string): void {
+  const db = openSqlite(path);
+  // Whatever triggers this schema version has: an attacker with the file just drops them all.
+  const triggers = db
+    .prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'custody_events'`)
+    .all() as { name: string }[];
+  if (triggers.length === 0) throw new Error(`no append-only triggers in ${path}: the schema changed`);
+  for (const { name } of triggers) db.exec(`DROP TRIGGER "${name}"`);
+  db.exec(sql);
+  db.close();
+}
+
 /** What a command printed, and its exit code. */
 export interface CliRun {
   readonly code: number;

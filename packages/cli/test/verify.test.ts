@@ -5,8 +5,8 @@ import {
   cli,
   createSqliteLedgerFixture,
   FIXTURE_RUNS,
-  openSqlite,
   type SqliteLedgerFixture,
+  tamperSqlite,
 } from './ledger-fixture.js';
 
 let fixture: SqliteLedgerFixture;
@@ -37,19 +37,6 @@ async function checkpointedCopy(name: string): Promise<string> {
   return path;
 }
 
-/** Runs SQL on a ledger file with the append-only triggers dropped, as an attacker with the file could. */
-function tamper(path: string, sql: string): void {
-  const db = openSqlite(path);
-  // Whatever triggers this schema version has: an attacker with the file just drops them all.
-  const triggers = db
-    .prepare(`SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'custody_events'`)
-    .all() as { name: string }[];
-  expect(triggers.length).toBeGreaterThan(0);
-  for (const { name } of triggers) db.exec(`DROP TRIGGER "${name}"`);
-  db.exec(sql);
-  db.close();
-}
-
 describe('custody verify on a SQLite ledger', () => {
   it('passes an untouched ledger and prints the counts', async () => {
     const result = await cli(['verify', fixture.path]);
@@ -77,7 +64,7 @@ describe('custody verify on a SQLite ledger', () => {
 
   it('fails with PAYLOAD_MISMATCH when a payload is edited in the file', async () => {
     const path = fixture.copy('edited-payload.db');
-    tamper(
+    tamperSqlite(
       path,
       `UPDATE custody_events SET payload = replace(payload, '"amountCents":500', '"amountCents":50') WHERE id = 'run_0001:5'`,
     );
@@ -96,7 +83,7 @@ describe('custody verify on a SQLite ledger', () => {
 
   it('fails with HASH_MISMATCH when an envelope is rewritten', async () => {
     const path = fixture.copy('edited-envelope.db');
-    tamper(path, `UPDATE custody_events SET actor = 'user:mallory' WHERE id = 'run_0002:0'`);
+    tamperSqlite(path, `UPDATE custody_events SET actor = 'user:mallory' WHERE id = 'run_0002:0'`);
     const result = await cli(['verify', path]);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('FAILED: HASH_MISMATCH (altered)');
@@ -105,11 +92,11 @@ describe('custody verify on a SQLite ledger', () => {
 
   it('fails with TRUNCATED when a checkpointed tail is deleted (unnoticed without a checkpoint)', async () => {
     const bare = fixture.copy('truncated-bare.db');
-    tamper(bare, `DELETE FROM custody_events WHERE id = 'run_0001:9'`);
+    tamperSqlite(bare, `DELETE FROM custody_events WHERE id = 'run_0001:9'`);
     expect((await cli(['verify', bare])).code).toBe(0);
 
     const path = await checkpointedCopy('truncated.db');
-    tamper(path, `DELETE FROM custody_events WHERE id = 'run_0001:9'`);
+    tamperSqlite(path, `DELETE FROM custody_events WHERE id = 'run_0001:9'`);
     const result = await cli(['verify', path, '--key', `ledger-test=${join(keys, 'public.pem')}`]);
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('FAILED: TRUNCATED (truncated)');

@@ -261,6 +261,14 @@ export function loadBundle(input: unknown): ReplayBundle {
     );
   }
   const bundle = value as ReplayBundle;
+  const stream = bundle.events[0]!.stream;
+  const stray = bundle.events.find((event) => event.stream !== stream || event.runId !== bundle.run.runId);
+  if (stray) {
+    throw new CustodyError(
+      'CUSTODY_BUNDLE_INVALID',
+      `bundle event ${stray.id} does not belong to run ${bundle.run.runId}: a bundle holds exactly one run`,
+    );
+  }
   const verification = verifyLedger(bundle.events);
   if (!verification.ok) {
     throw new CustodyError(

@@ -7,6 +7,35 @@ export {
   loadBundle,
   replayBundleSchema,
 } from './bundle.js';
+export type { AssertionResult, ObservedCall } from './eval-assertions.js';
+export { checkAssertion, checkAssertions } from './eval-assertions.js';
+export type { EvalAssertion, EvalExpectation } from './eval-expectation.js';
+export {
+  EVAL_ASSERTION_KINDS,
+  evalAssertionSchema,
+  evalExpectationSchema,
+  parseEvalExpectation,
+} from './eval-expectation.js';
+export type {
+  BaselineComparison,
+  EvalBaseline,
+  EvalCaseResult,
+  EvalMetrics,
+  EvalReport,
+  PolicyChange,
+} from './eval-report.js';
+export {
+  compareWithBaseline,
+  DEFAULT_MAX_DROP,
+  EVAL_REPORT_FORMAT,
+  EVAL_REPORT_VERSION,
+  evalMetrics,
+  readEvalReport,
+  renderEvalReport,
+  writeEvalReport,
+} from './eval-report.js';
+export type { RunEvalCaseOptions, RunEvalOptions } from './eval-run.js';
+export { runEval, runEvalCase } from './eval-run.js';
 export type { JsonDifference } from './json-diff.js';
 export { jsonDifferences, renderDifferences } from './json-diff.js';
 export type { DecisionComparison, PolicyWhatIfResult } from './policy-what-if.js';

@@ -53,7 +53,9 @@ describe('replay (recorded mode)', () => {
       { path: 'amountCents', expected: 25_000, actual: 26_000 },
     ]);
     expect(result.report()).toContain('amountCents\n    - 25000\n    + 26000');
-    expect(result.neverMade.map((step) => step.name)).toEqual(['mail.send']);
+    // The diverging step counts as not replayed: it and everything after it were never made as recorded.
+    expect(result.steps).toEqual({ recorded: 8, replayed: 6 });
+    expect(result.neverMade.map((step) => step.name)).toEqual(['billing.refund', 'mail.send']);
   });
 
   it('pinpoints a different tool', async () => {

@@ -215,8 +215,13 @@ class RecordedRun implements Run {
         actual,
       );
     }
-    this.next++;
     return step as Extract<RecordedStep, { kind: K }>;
+  }
+
+  /** Marks the current step as replayed (every check passed) and passes the answer through. */
+  #consumed<T>(answer: T): T {
+    this.next++;
+    return answer;
   }
 
   #diverge(kind: DivergenceKind, step: number, message: string, expected: unknown, actual: unknown): never {
@@ -261,8 +266,8 @@ class RecordedRun implements Run {
       );
     }
     if (this.#mode === 'live' && step.executed && current)
-      return this.#executeLive(step, current, comparable, index, options);
-    return structuredClone(step.result);
+      return this.#consumed(await this.#executeLive(step, current, comparable, index, options));
+    return this.#consumed(structuredClone(step.result));
   }
 
   #checkContract(name: string, current: AnyTool | undefined, index: number): void {
@@ -380,8 +385,12 @@ class RecordedRun implements Run {
         JSON.parse(safeCanonical(actual)),
       );
     }
-    if (step.error) throw Object.assign(new Error(step.error.message), { name: step.error.name });
-    return structuredClone(step.response ?? {});
+    if (step.error) {
+      // The recorded call failed: the replay fails it the same way, and the step is done.
+      this.#consumed(undefined);
+      throw Object.assign(new Error(step.error.message), { name: step.error.name });
+    }
+    return this.#consumed(structuredClone(step.response ?? {}));
   }
 
   async retrieve(
@@ -400,20 +409,22 @@ class RecordedRun implements Run {
         { source, query },
       );
     }
-    return step.documents.map((doc) => ({
-      id: doc.id,
-      content: doc.content,
-      ...(doc.version !== null ? { version: doc.version } : {}),
-      ...(doc.metadata !== null ? { metadata: doc.metadata } : {}),
-    }));
+    return this.#consumed(
+      step.documents.map((doc) => ({
+        id: doc.id,
+        content: doc.content,
+        ...(doc.version !== null ? { version: doc.version } : {}),
+        ...(doc.metadata !== null ? { metadata: doc.metadata } : {}),
+      })),
+    );
   }
 
   now(): Date {
-    return new Date(this.#take('clock', { step: this.next, kind: 'clock' }).value);
+    return this.#consumed(new Date(this.#take('clock', { step: this.next, kind: 'clock' }).value));
   }
 
   id(): string {
-    return this.#take('id', { step: this.next, kind: 'id' }).value;
+    return this.#consumed(this.#take('id', { step: this.next, kind: 'id' }).value);
   }
 
   tools(): VisibleTool[] {
