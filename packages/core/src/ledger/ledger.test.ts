@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { makeRuntime, startTriageRun } from '../../test/helpers.js';
 import { createEd25519Signer } from './checkpoint-signer.js';
 import { createLedger } from './ledger.js';
@@ -220,5 +220,35 @@ describe('shared operator streams', () => {
       'mode.changed',
     ]);
     expect(verifyLedger(await ledger.query()).ok).toBe(true);
+  });
+});
+
+describe('scheduled checkpoints', () => {
+  it('takes a checkpoint on every tick until stopped, reporting failures without stopping', async () => {
+    vi.useFakeTimers();
+    try {
+      const { stores } = await recordedRuns();
+      const ledger = createLedger({ store: stores.ledger, signer });
+      const errors: unknown[] = [];
+      const schedule = ledger.scheduleCheckpoints({
+        everyMs: 60_000,
+        onError: (error) => errors.push(error),
+      });
+      await vi.advanceTimersByTimeAsync(180_000);
+      expect(await ledger.checkpoints()).toHaveLength(3);
+      const original = stores.ledger.appendCheckpoint.bind(stores.ledger);
+      stores.ledger.appendCheckpoint = async () => Promise.reject(new Error('disk full'));
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(errors).toHaveLength(1);
+      stores.ledger.appendCheckpoint = original;
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(await ledger.checkpoints()).toHaveLength(4);
+      schedule.stop();
+      await vi.advanceTimersByTimeAsync(600_000);
+      expect(await ledger.checkpoints()).toHaveLength(4);
+      expect(() => ledger.scheduleCheckpoints({ everyMs: 10 })).toThrow(/at least 1000/);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

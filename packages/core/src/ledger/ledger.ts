@@ -42,6 +42,15 @@ export interface Ledger {
    * stores it beside the events when the store can.
    */
   checkpoint(): Promise<LedgerCheckpoint>;
+  /**
+   * Takes a checkpoint every `everyMs` milliseconds until stopped (or `signal` aborts). Failures go
+   * to `onError` and the schedule carries on. The timer does not keep the process alive.
+   */
+  scheduleCheckpoints(options: {
+    everyMs: number;
+    onError?: (error: unknown) => void;
+    signal?: AbortSignal;
+  }): { stop(): void };
   /** Every stored checkpoint (none when the store cannot keep them). */
   checkpoints(): Promise<LedgerCheckpoint[]>;
   /** Verifies everything (or one run) against the stored checkpoints and, given keys, their signatures. */
@@ -253,6 +262,30 @@ export function createLedger(options: LedgerOptions): Ledger {
     },
 
     checkpoints: async () => (store.listCheckpoints ? store.listCheckpoints() : []),
+
+    scheduleCheckpoints(schedule) {
+      const everyMs = schedule?.everyMs;
+      if (typeof everyMs !== 'number' || !Number.isFinite(everyMs) || everyMs < 1000) {
+        throw invalidArgument(
+          `scheduleCheckpoints needs everyMs of at least 1000, got ${describeValue(everyMs)}`,
+        );
+      }
+      let running = false;
+      const timer = setInterval(() => {
+        // One at a time: a slow store never piles checkpoints up.
+        if (running) return;
+        running = true;
+        this.checkpoint()
+          .catch((error) => schedule.onError?.(error))
+          .finally(() => {
+            running = false;
+          });
+      }, everyMs);
+      timer.unref?.();
+      const stop = () => clearInterval(timer);
+      schedule.signal?.addEventListener('abort', stop, { once: true });
+      return { stop };
+    },
 
     async verify(verifyOptions = {}) {
       const events = await readAll(store, verifyOptions.runId ? { runId: verifyOptions.runId } : {});
