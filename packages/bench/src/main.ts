@@ -1,12 +1,14 @@
 // `pnpm bench`: measures the gate's per-call overhead against a direct await, with no-op and with
-// SDK telemetry, against one Vercel AI SDK tool step, the hot-path pieces, and replaying and
-// exporting a 100-step bundle; prints tables and writes the raw figures to results/latest.json.
+// SDK telemetry, against one Vercel AI SDK tool step, the hot-path pieces, replaying and exporting
+// a 100-step bundle, and ledger storage throughput (memory, SQLite, PostgreSQL, verification);
+// prints tables and writes the raw figures to results/latest.json.
 // Reporting only: nothing here asserts a time.
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { measureAiSdkToolStep } from './ai-sdk-tool-step.js';
 import { measureGatedCalls } from './gated-call.js';
 import { measureHotPath } from './hot-path.js';
+import { measureLedgerThroughput } from './ledger-throughput.js';
 import { collectGarbage } from './measure.js';
 import { measureReplayBundle } from './replay-bundle.js';
 import { type BenchReport, formatReport, type Overhead, overheadOf, ratioOf, writeReport } from './report.js';
@@ -28,7 +30,27 @@ const SETTINGS = {
   /** Replays (and bundle exports) timed, after warm-up ones. */
   replayIterations: 60,
   replayWarmup: 10,
+  /**
+   * Ledger storage throughput: events appended per scenario (every run together), sized so the
+   * section stays under ~60 s on 2 cores. The memory store's events are also the ones verified.
+   */
+  throughputMemoryEvents: 100_000,
+  throughputSqliteSingleEvents: 2_000,
+  throughputSqliteBatchedEvents: 50_000,
+  throughputSqliteConcurrentEvents: 8_000,
+  throughputPostgresSingleEvents: 1_000,
+  throughputPostgresBatchedEvents: 20_000,
+  throughputPostgresConcurrentEvents: 8_000,
+  throughputPostgresConcurrentBatchedEvents: 32_000,
+  /** Runs appending at once in the concurrent scenarios, and events per append when batched. */
+  throughputConcurrentRuns: 16,
+  throughputBatchSize: 100,
+  /** Timed verifyLedger passes over the memory store's events (median reported). */
+  throughputVerifyRounds: 3,
 } as const;
+
+/** The PostgreSQL the ledger throughput section writes to (in a fresh schema, dropped afterwards). */
+const POSTGRES_URL = process.env.CUSTODY_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 const RESULTS = fileURLToPath(new URL('../results/latest.json', import.meta.url));
 
@@ -64,6 +86,26 @@ const replayBundle = await measureReplayBundle({
   iterations: SETTINGS.replayIterations,
   warmup: SETTINGS.replayWarmup,
 });
+collectGarbage();
+
+log('ledger storage throughput …');
+const ledgerThroughput = await measureLedgerThroughput(
+  {
+    memoryEvents: SETTINGS.throughputMemoryEvents,
+    sqliteSingleEvents: SETTINGS.throughputSqliteSingleEvents,
+    sqliteBatchedEvents: SETTINGS.throughputSqliteBatchedEvents,
+    sqliteConcurrentEvents: SETTINGS.throughputSqliteConcurrentEvents,
+    postgresSingleEvents: SETTINGS.throughputPostgresSingleEvents,
+    postgresBatchedEvents: SETTINGS.throughputPostgresBatchedEvents,
+    postgresConcurrentEvents: SETTINGS.throughputPostgresConcurrentEvents,
+    postgresConcurrentBatchedEvents: SETTINGS.throughputPostgresConcurrentBatchedEvents,
+    concurrentRuns: SETTINGS.throughputConcurrentRuns,
+    batchSize: SETTINGS.throughputBatchSize,
+    verifyRounds: SETTINGS.throughputVerifyRounds,
+    postgresUrl: POSTGRES_URL,
+  },
+  (message) => log(`  ${message}`),
+);
 
 const peer = overheadOf('AI SDK: one tool step (peer)', aiSdk.withTools, aiSdk.withoutTools);
 const ours = [
@@ -96,6 +138,7 @@ const report: BenchReport = {
   aiSdk,
   hotPath,
   replay: replayBundle,
+  ledgerThroughput,
 };
 await writeReport(RESULTS, report);
 

@@ -3,6 +3,11 @@ import { dirname } from 'node:path';
 import type { AiSdkToolStepFigures } from './ai-sdk-tool-step.js';
 import type { GatedCallFigures } from './gated-call.js';
 import type { HotPathFigures } from './hot-path.js';
+import {
+  type LedgerThroughputFigures,
+  THROUGHPUT_TARGETS,
+  type ThroughputTarget,
+} from './ledger-throughput.js';
 import type { Timing } from './measure.js';
 import type { ReplayBundleFigures } from './replay-bundle.js';
 import type { SdkTelemetryFigures } from './sdk-telemetry.js';
@@ -37,6 +42,7 @@ export interface BenchReport {
   readonly aiSdk: AiSdkToolStepFigures;
   readonly hotPath: HotPathFigures;
   readonly replay: ReplayBundleFigures;
+  readonly ledgerThroughput: LedgerThroughputFigures;
 }
 
 /** `measured` minus `baseline`, median from medians and p99 from p99s. */
@@ -139,8 +145,88 @@ export function formatReport(report: BenchReport): string {
   } else {
     lines.push('Custody gate overhead is below the resolution of this measurement; no ratio printed.');
   }
-  lines.push('', ...formatReplay(report.replay));
+  lines.push('', ...formatReplay(report.replay), '', ...formatLedgerThroughput(report.ledgerThroughput));
   return lines.join('\n');
+}
+
+/** The ledger storage section: events per second per store and scenario, against the issue's targets. */
+function formatLedgerThroughput(ledger: LedgerThroughputFigures): string[] {
+  const { postgres, verification } = ledger;
+  const count = (value: number) => Math.round(value).toLocaleString('en-US');
+  const target = (goal: ThroughputTarget | null) =>
+    goal === null ? ['', ''] : [`≥ ${count(goal.eventsPerSecond)}`, goal.met ? 'met' : 'not met'];
+  const rows: string[][] = [];
+  const skippedLines: string[] = [];
+  const reasons = new Set<string>();
+  for (const figure of ledger.figures) {
+    if (figure.status === 'skipped') {
+      skippedLines.push(`  skipped: ${figure.name}`);
+      reasons.add(figure.reason);
+      continue;
+    }
+    rows.push([
+      figure.name,
+      count(figure.events),
+      figure.seconds.toFixed(2),
+      count(figure.eventsPerSecond),
+      count(figure.appendsPerSecond),
+      `${Math.round((figure.processCpuSeconds / figure.seconds) * 100)}%`,
+      figure.vsMemory === null ? 'n/a' : vsMemory(figure.vsMemory),
+      ...target(figure.target),
+    ]);
+  }
+  rows.push([
+    `verifyLedger, 1 core (median of ${verification.rounds} passes)`,
+    count(verification.events),
+    verification.medianSeconds.toFixed(2),
+    count(verification.eventsPerSecond),
+    '',
+    '',
+    '',
+    ...target(verification.target),
+  ]);
+  const server = postgres.server
+    ? `${postgres.server} at ${postgres.url} (synchronous_commit=${postgres.synchronousCommit}, fsync=${postgres.fsync}; ` +
+      `schema ${postgres.schema}, dropped afterwards)`
+    : `PostgreSQL at ${postgres.url}: not reached`;
+  const measured = ledger.figures.filter((figure) => figure.status === 'measured');
+  return [
+    `Ledger storage throughput (events per second, wall clock over a fixed count; payloads ` +
+      `${ledger.payloadBytes.toFixed(0)} B of canonical JSON on average; events sealed before the clock starts)`,
+    `  SQLite: a fresh temporary file per scenario, journal_mode=${ledger.sqlite.journalMode}, ` +
+      `synchronous=${ledger.sqlite.synchronous}. ${server}.`,
+    table(
+      [
+        'scenario',
+        'events',
+        'seconds',
+        'events/s',
+        'appends/s',
+        'bench CPU',
+        'vs memory',
+        'target',
+        'result',
+      ],
+      rows,
+      [0, 8],
+    ),
+    ...skippedLines,
+    ...[...reasons].map((reason) => `  (skipped because ${reason})`),
+    `Read back after each scenario: every stream's stored head is the last event sealed for it ` +
+      `(${count(measured.reduce((sum, figure) => sum + figure.readBack.events, 0))} timed events in all), ` +
+      'and one stream per scenario was read in full and verified. "bench CPU": this process\'s CPU time ' +
+      'over the wall time (100% = one core busy); a local PostgreSQL server uses the other cores on top.',
+    `Targets (from the issue): SQLite batched ≥ ${count(THROUGHPUT_TARGETS.sqliteBatched)} events/s; PostgreSQL ` +
+      `at ${ledger.concurrentRuns} concurrent runs ≥ ${count(THROUGHPUT_TARGETS.postgresBatched)} batched and ` +
+      `≥ ${count(THROUGHPUT_TARGETS.postgresUnbatchedConcurrent)} unbatched; verifyLedger ≥ ` +
+      `${count(THROUGHPUT_TARGETS.verifyPerCore)} events/s per core. The section took ${ledger.seconds.toFixed(1)} s.`,
+  ];
+}
+
+/** This scenario's events/s over the memory store's: "1/40" reads "a fortieth of the memory rate". */
+function vsMemory(ratio: number): string {
+  if (ratio >= 0.995) return `${ratio.toFixed(2)}×`;
+  return `1/${Math.round(1 / ratio).toLocaleString('en-US')}`;
 }
 
 /** The replay section: per-operation figures in milliseconds, and the replay target. */

@@ -1,5 +1,5 @@
 import type { ApprovalQuery, ApprovalRequest } from '@custody/core';
-import { describe, expect } from 'vitest';
+import { expect } from 'vitest';
 import type { DefineCheck } from './conformance-harness.js';
 import { approvalRequest, expectCustodyError } from './fixtures.js';
 
@@ -29,7 +29,7 @@ function approvalDataset(): ApprovalRequest[] {
 
 /** Create, get, list with filters, duplicate ids, isolation from caller mutation, durability. */
 export function approvalChecks(check: DefineCheck): void {
-  describe('approvals', () => {
+  check.section('approvals', () => {
     check(
       'create then get returns the request as stored; unknown ids are undefined',
       ['approvals'],
@@ -111,7 +111,7 @@ export function approvalChecks(check: DefineCheck): void {
     );
   });
 
-  describe('approvals: durability (reopen)', () => {
+  check.section('approvals: durability (reopen)', () => {
     check('requests survive a reopen', ['approvals', 'reopen'], async (c) => {
       const all = approvalDataset();
       for (const request of all) await c.approvals.create(request);

@@ -1,18 +1,14 @@
 import type { ApprovalStore, IdempotencyStore, LedgerStore } from '@custody/core';
-import { it } from 'vitest';
-import type { StoreConformanceOptions, StoreConformanceStores } from './conformance-options.js';
+import { describe, it } from 'vitest';
+import type {
+  StoreCapability,
+  StoreConformanceOptions,
+  StoreConformanceStores,
+} from './conformance-options.js';
 import { EventFactory } from './fixtures.js';
 
 /** What a check needs from the adapter; a check whose needs are not met is skipped. */
-export type CheckNeed =
-  | 'ledger'
-  | 'approvals'
-  | 'idempotency'
-  | 'reopen'
-  | 'erasePayload'
-  | 'heads'
-  | 'checkpoints'
-  | 'deleteStreams';
+export type CheckNeed = StoreCapability;
 
 /** The adapter instance as one check sees it. After `reopen()` the store fields point at the new stores. */
 export interface CheckContext {
@@ -27,11 +23,17 @@ export interface CheckContext {
 }
 
 /** Declares one check: a vitest test run against a fresh instance, skipped when a need is missing. */
-export type DefineCheck = (
+export type DefineCheck = ((
   name: string,
   needs: readonly CheckNeed[],
   body: (context: CheckContext) => Promise<void>,
-) => void;
+) => void) & {
+  /**
+   * A vitest `describe` for a group of checks, left out entirely when none of its checks is
+   * defined (declared capabilities exclude them all), since vitest refuses an empty suite.
+   */
+  section(title: string, body: () => void): void;
+};
 
 const NEED_TEXT: Record<CheckNeed, string> = {
   ledger: 'a ledger store',
@@ -51,12 +53,30 @@ let instanceCounter = 0;
 /** Builds the `check` function every section of the suite uses. */
 export function createCheckDefiner(options: StoreConformanceOptions): DefineCheck {
   const timeout = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  return (name, needs, body) => {
+  const declared = options.capabilities ? new Set(options.capabilities) : undefined;
+  // While a section is only being counted, checks are tallied instead of defined.
+  let counting: { defined: number } | undefined;
+  const check = (
+    name: string,
+    needs: readonly CheckNeed[],
+    body: (context: CheckContext) => Promise<void>,
+  ) => {
+    // With declared capabilities, a check outside them is not defined at all.
+    if (declared && !needs.every((need) => declared.has(need))) return;
+    if (counting) {
+      counting.defined++;
+      return;
+    }
     it(name, { timeout }, async (test) => {
       const instance = await options.create();
       try {
         let stores = instance.stores;
         const missing = needs.find((need) => !provides(need, stores, instance.reopen !== undefined));
+        if (missing && declared) {
+          throw new Error(
+            `the adapter declares "${missing}" among its capabilities but provides no ${NEED_TEXT[missing]}`,
+          );
+        }
         if (missing) test.skip(`the adapter provides no ${NEED_TEXT[missing]}`);
         const context: CheckContext = {
           ledger: stores.ledger as LedgerStore,
@@ -84,6 +104,20 @@ export function createCheckDefiner(options: StoreConformanceOptions): DefineChec
       }
     });
   };
+  const section = (title: string, body: () => void) => {
+    if (declared) {
+      const tally = { defined: 0 };
+      counting = tally;
+      try {
+        body();
+      } finally {
+        counting = undefined;
+      }
+      if (tally.defined === 0) return;
+    }
+    describe(title, body);
+  };
+  return Object.assign(check, { section });
 }
 
 function provides(need: CheckNeed, stores: StoreConformanceStores, canReopen: boolean): boolean {

@@ -36,4 +36,22 @@ export interface StoreConformanceOptions {
   create(): Promise<StoreConformanceInstance>;
   /** Timeout of each test in milliseconds (default 30 000; the 1 MB payload check needs room). */
   timeoutMs?: number;
+  /**
+   * What the adapter claims to provide. Without it, capabilities are detected per test and checks
+   * for missing ones are reported as skipped. With it, only checks within the declared
+   * capabilities are defined at all (so a CI run shows no skips), and a declared capability the
+   * adapter turns out not to have fails the check.
+   */
+  capabilities?: readonly StoreCapability[];
 }
+
+/** Something a check needs from the adapter under test. */
+export type StoreCapability =
+  | 'ledger'
+  | 'approvals'
+  | 'idempotency'
+  | 'reopen'
+  | 'erasePayload'
+  | 'heads'
+  | 'checkpoints'
+  | 'deleteStreams';

@@ -1,5 +1,5 @@
 import { type IdempotencyClaimRequest, type IdempotencyRecord, sha256Hex } from '@custody/core';
-import { describe, expect } from 'vitest';
+import { expect } from 'vitest';
 import type { DefineCheck } from './conformance-harness.js';
 
 /** The runtime's clock is passed in with every call, so no check waits on real time. */
@@ -35,7 +35,7 @@ function completedRecord(overrides: Partial<IdempotencyRecord> = {}): Idempotenc
 
 /** Claim, in-progress, conflict, completion, lease expiry, release, ttl expiry and durability. */
 export function idempotencyChecks(check: DefineCheck): void {
-  describe('idempotency', () => {
+  check.section('idempotency', () => {
     check(
       'the first claim owns the key; a second one is in_progress until the lease ends',
       ['idempotency'],
@@ -212,7 +212,7 @@ export function idempotencyChecks(check: DefineCheck): void {
     );
   });
 
-  describe('idempotency: durability (reopen)', () => {
+  check.section('idempotency: durability (reopen)', () => {
     check('completed records and live claims survive a reopen', ['idempotency', 'reopen'], async (c) => {
       const record = completedRecord();
       await c.idempotency.claim(claimRequest());

@@ -1,4 +1,5 @@
 export type {
+  StoreCapability,
   StoreConformanceInstance,
   StoreConformanceOptions,
   StoreConformanceStores,

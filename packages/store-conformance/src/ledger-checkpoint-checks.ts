@@ -7,7 +7,7 @@ import {
   signCheckpoint,
   verifyLedger,
 } from '@custody/core';
-import { describe, expect } from 'vitest';
+import { expect } from 'vitest';
 import type { CheckContext, DefineCheck } from './conformance-harness.js';
 
 /** Three streams appended in interleaved batches; returns every event in append order. */
@@ -32,7 +32,7 @@ async function signedCheckpoint(events: readonly LedgerEvent[], createdAt: strin
 
 /** The optional `heads`, `appendCheckpoint` and `listCheckpoints` capabilities. */
 export function ledgerCheckpointChecks(check: DefineCheck): void {
-  describe('ledger: heads (optional heads)', () => {
+  check.section('ledger: heads (optional heads)', () => {
     check(
       'heads() is empty on a fresh store and names the head of every stream',
       ['ledger', 'heads'],
@@ -55,7 +55,7 @@ export function ledgerCheckpointChecks(check: DefineCheck): void {
     });
   });
 
-  describe('ledger: checkpoints (optional appendCheckpoint and listCheckpoints)', () => {
+  check.section('ledger: checkpoints (optional appendCheckpoint and listCheckpoints)', () => {
     check(
       'checkpoints come back as stored, oldest first, and verify the ledger',
       ['ledger', 'checkpoints'],

@@ -1,12 +1,12 @@
 import { canonicalize, GENESIS_HASH, type LedgerEvent, readAll } from '@custody/core';
-import { describe, expect } from 'vitest';
+import { expect } from 'vitest';
 import { expectConflict, expectSameEvents, expectStream, expectVerifies, settle } from './assertions.js';
 import type { CheckContext, DefineCheck } from './conformance-harness.js';
 import { largePayload, UNICODE_PAYLOAD } from './fixtures.js';
 
 /** Append, read, head, re-append, conflicts, races, atomic batches and payload fidelity. */
 export function ledgerChecks(check: DefineCheck): void {
-  describe('ledger: append and read', () => {
+  check.section('ledger: append and read', () => {
     check(
       'a fresh store is empty (create() must return empty stores)',
       ['ledger'],
@@ -110,7 +110,7 @@ export function ledgerChecks(check: DefineCheck): void {
     });
   });
 
-  describe('ledger: idempotent re-append', () => {
+  check.section('ledger: idempotent re-append', () => {
     check('re-appending stored events is a no-op', ['ledger'], async (c) => {
       const stream = c.events.stream('run');
       const chain = c.events.chain(stream, 3);
@@ -146,7 +146,7 @@ export function ledgerChecks(check: DefineCheck): void {
     });
   });
 
-  describe('ledger: conflicts', () => {
+  check.section('ledger: conflicts', () => {
     check('rejects a first event whose seq is not 0', ['ledger'], async (c) => {
       const stream = c.events.stream('run');
       const orphan = c.events.after({ seq: 0, hash: GENESIS_HASH }, stream);
@@ -261,7 +261,7 @@ export function ledgerChecks(check: DefineCheck): void {
     });
   });
 
-  describe('ledger: fidelity', () => {
+  check.section('ledger: fidelity', () => {
     check('unicode payloads and envelope fields round-trip exactly', ['ledger'], async (c) => {
       const stream = c.events.stream('ünïcödé-流-🚀');
       const chain = [

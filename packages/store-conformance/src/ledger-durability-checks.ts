@@ -1,11 +1,10 @@
-import { describe } from 'vitest';
 import { expectConflict, expectSameEvents, expectStream, expectVerifies, settle } from './assertions.js';
 import type { DefineCheck } from './conformance-harness.js';
 import { expectErased, redact } from './ledger-erasure-checks.js';
 
 /** Durability of the ledger across a reopen: events, heads, chain continuity, exact payloads, erasures. */
 export function ledgerDurabilityChecks(check: DefineCheck): void {
-  describe('ledger: durability (reopen)', () => {
+  check.section('ledger: durability (reopen)', () => {
     check(
       'events and heads survive a reopen, and appends continue the chain',
       ['ledger', 'reopen'],

@@ -1,5 +1,5 @@
 import { eventToolName, type LedgerEvent, matchesLedgerQuery, readAll } from '@custody/core';
-import { describe, expect } from 'vitest';
+import { expect } from 'vitest';
 import { expectSameEvents, expectStream, expectVerifies } from './assertions.js';
 import type { CheckContext, DefineCheck } from './conformance-harness.js';
 
@@ -60,7 +60,7 @@ export async function expectErased(
 
 /** The optional `erasePayload` capability. */
 export function ledgerErasureChecks(check: DefineCheck): void {
-  describe('ledger: erasure (optional erasePayload)', () => {
+  check.section('ledger: erasure (optional erasePayload)', () => {
     check(
       'erasePayload nulls payload and salt, keeps the envelope, and the chain still verifies',
       ['ledger', 'erasePayload'],

@@ -1,5 +1,5 @@
 import { createCheckpoint, createLedger, type EventDraft, type LedgerEvent, readAll } from '@custody/core';
-import { describe, expect } from 'vitest';
+import { expect } from 'vitest';
 import { expectSameEvents, expectStream, expectVerifies } from './assertions.js';
 import type { CheckContext, DefineCheck } from './conformance-harness.js';
 import { conformanceSigner, expectCustodyError } from './fixtures.js';
@@ -52,7 +52,7 @@ function run(
 
 /** The optional `deleteStreams` capability, and core's retention (`createLedger().prune`) on top of it. */
 export function ledgerRetentionChecks(check: DefineCheck): void {
-  describe('ledger: retention (optional deleteStreams)', () => {
+  check.section('ledger: retention (optional deleteStreams)', () => {
     check(
       'deleteStreams deletes every event of the named streams, nothing else, and returns the count',
       ['ledger', 'deleteStreams'],

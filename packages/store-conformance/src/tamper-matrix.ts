@@ -71,6 +71,12 @@ export interface TamperMatrixOptions<I extends StoreConformanceInstance> {
   tamper(instance: I): LedgerTamper;
   /** Timeout of each case in milliseconds (default 30 000). */
   timeoutMs?: number;
+  /**
+   * What the adapter claims: `checkpoints` (the store keeps checkpoints) and
+   * `rawReplaceCheckpoints` (`tamper` can rewrite them). Without it, cases needing a missing one
+   * are skipped; with it, such cases are not defined, and a false claim fails the case.
+   */
+  capabilities?: readonly ('checkpoints' | 'rawReplaceCheckpoints')[];
 }
 
 /** The ledger every case starts from, and how to verify it. */
@@ -622,7 +628,9 @@ export function describeTamperMatrix<I extends StoreConformanceInstance>(
   }
   const timeout = options.timeoutMs ?? 30_000;
   describe(`${name}: Custody tamper matrix`, () => {
+    const declared = options.capabilities ? new Set(options.capabilities) : undefined;
     for (const tamperCase of CASES) {
+      if (declared && !(tamperCase.needs ?? []).every((need) => declared.has(need))) continue;
       it(tamperCase.name, { timeout }, async (test) => {
         const instance = await options.create();
         try {
@@ -634,6 +642,8 @@ export function describeTamperMatrix<I extends StoreConformanceInstance>(
               need === 'checkpoints'
                 ? typeof store.appendCheckpoint === 'function' && typeof store.listCheckpoints === 'function'
                 : typeof given.rawReplaceCheckpoints === 'function';
+            if (!has && declared)
+              throw new Error(`the adapter declares "${need}" but provides no ${NEED_TEXT[need]}`);
             if (!has) test.skip(`the adapter provides no ${NEED_TEXT[need]}`);
           }
           const scene = await setScene(store);

@@ -16,6 +16,16 @@ describePostgres('PostgreSQL stores', () => {
   // Every instance is a fresh schema, reached through its own pool from a connection string;
   // reopen() ends that pool and starts a new one over the same schema, as a restart would.
   describeStoreConformance('@custody/store-postgres', {
+    capabilities: [
+      'ledger',
+      'approvals',
+      'idempotency',
+      'reopen',
+      'erasePayload',
+      'heads',
+      'checkpoints',
+      'deleteStreams',
+    ],
     create: async () => {
       const schema = freshSchemaName();
       const open = () =>

@@ -11,6 +11,7 @@ describePostgres('PostgreSQL tamper matrix', () => {
   // Every case gets a fresh schema; the tampering is plain SQL by a superuser with triggers
   // switched off (session_replication_role = replica), as the README warns is possible.
   describeTamperMatrix('@custody/store-postgres', {
+    capabilities: ['checkpoints', 'rawReplaceCheckpoints'],
     create: async () => {
       const schema = freshSchemaName();
       const stores = createPostgresStores({ client: admin, schema });

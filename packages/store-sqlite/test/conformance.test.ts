@@ -5,6 +5,16 @@ import { describeStoreConformance } from '@custody/store-conformance';
 import { createSqliteLedgerStore, createSqliteStores, type SqliteStores } from '../src/index.js';
 
 describeStoreConformance('sqlite', {
+  capabilities: [
+    'ledger',
+    'approvals',
+    'idempotency',
+    'reopen',
+    'erasePayload',
+    'heads',
+    'checkpoints',
+    'deleteStreams',
+  ],
   create: async () => {
     const dir = await mkdtemp(join(tmpdir(), 'custody-sqlite-'));
     const path = join(dir, 'ledger.db');
@@ -26,6 +36,7 @@ describeStoreConformance('sqlite', {
 
 // The single-store factories open their own connections; a ledger alone must pass the ledger part.
 describeStoreConformance('sqlite ledger on its own connection', {
+  capabilities: ['ledger', 'reopen', 'erasePayload', 'heads', 'checkpoints', 'deleteStreams'],
   create: async () => {
     const dir = await mkdtemp(join(tmpdir(), 'custody-sqlite-'));
     const path = join(dir, 'ledger.db');

@@ -8,6 +8,7 @@ import { sqliteTamper } from './raw-sqlite.js';
 // Every case gets a fresh file; the tampering goes through a second connection with plain SQL,
 // dropping the append-only triggers for the change and putting them back (see raw-sqlite.ts).
 describeTamperMatrix('sqlite', {
+  capabilities: ['checkpoints', 'rawReplaceCheckpoints'],
   create: async () => {
     const dir = await mkdtemp(join(tmpdir(), 'custody-sqlite-tamper-'));
     const path = join(dir, 'ledger.db');
