@@ -586,13 +586,15 @@ export class GatedRun implements Run {
     // recorded (parsed back from its canonical JSON), so a replay, which can only answer with the
     // recording, hands it exactly the same value: same keys, same order.
     let delivered: unknown;
+    let recordedOutput: unknown;
     try {
       const outputJson = canonicalize(output);
       const recordedJson = this.#rt.redact ? canonicalize(this.#rt.redact(output)) : outputJson;
       const durationMs = this.#rt.clock.now() - started;
+      recordedOutput = JSON.parse(recordedJson);
       rec.recordOwned(
         EventTypes.toolResult,
-        { callId, tool: name, status: 'ok', output: JSON.parse(recordedJson), durationMs },
+        { callId, tool: name, status: 'ok', output: recordedOutput, durationMs },
         spanId,
         canonicalObject({
           callId: JSON.stringify(callId),
@@ -626,7 +628,8 @@ export class GatedRun implements Run {
         fingerprint,
         {
           status: 'ok',
-          output: this.#rt.redact ? this.#rt.redact(delivered) : JSON.parse(JSON.stringify(delivered)),
+          // The ledger's parsed (and redacted) copy: neither holder ever changes it.
+          output: recordedOutput,
         },
         spanId,
       );

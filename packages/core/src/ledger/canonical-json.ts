@@ -134,7 +134,13 @@ function encode(value: unknown, stack: object[]): string {
  * (a tool input) inside a larger payload without encoding it twice.
  */
 export function canonicalObject(members: Record<string, string | undefined>): string {
-  const keys = Object.keys(members).sort();
+  const keys = Object.keys(members);
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1]! > keys[i]!) {
+      keys.sort();
+      break;
+    }
+  }
   let out = '{';
   let first = true;
   for (const key of keys) {

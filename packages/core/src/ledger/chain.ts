@@ -13,21 +13,23 @@ import { randomHex, sha256Hex } from './hash.js';
 export function envelopeJson(event: Omit<LedgerEvent, 'hash' | 'payload' | 'salt'>): string {
   // Keys are written in RFC 8785 order by hand; the fields are strings, integers and nulls, for
   // which JSON.stringify emits exactly the canonical form (asserted against json-canonicalize).
+  // The two hashes are 64 hex characters and seq and schemaVersion safe integers (sealEvent makes
+  // them so, and verifyLedger checks their shape before it gets here), so they need no escaping.
   return (
     '{"actor":' +
     JSON.stringify(event.actor) +
     ',"id":' +
     JSON.stringify(event.id) +
-    ',"payloadHash":' +
-    JSON.stringify(event.payloadHash) +
-    ',"prevHash":' +
-    JSON.stringify(event.prevHash) +
-    ',"runId":' +
+    ',"payloadHash":"' +
+    event.payloadHash +
+    '","prevHash":"' +
+    event.prevHash +
+    '","runId":' +
     JSON.stringify(event.runId) +
     ',"schemaVersion":' +
-    JSON.stringify(event.schemaVersion) +
+    event.schemaVersion +
     ',"seq":' +
-    JSON.stringify(event.seq) +
+    event.seq +
     ',"spanId":' +
     JSON.stringify(event.spanId) +
     ',"stream":' +
