@@ -115,6 +115,8 @@ const SELECT_COLUMNS =
   'position, tx_id, stream, seq, id, schema_version, run_id, trace_id, span_id, ts, type, tenant, actor, payload_hash, prev_hash, hash, payload, salt';
 // How often a flush starts over after losing a race to another writer before it gives up.
 const MAX_ATTEMPTS = 8;
+// Flushes a store runs at once over disjoint streams (each holds one pooled connection).
+const FLUSH_LANES = 4;
 // unique_violation (another writer took the seq or id), deadlock_detected, serialization_failure.
 const RACE_STATES = new Set(['23505', '40P01', '40001']);
 
@@ -147,8 +149,9 @@ interface StoredState {
 /**
  * Appends through a queue: calls made while a transaction is in flight wait and are then written
  * together in the next one (group commit), each caller resolving only once that transaction has
- * committed. One flush at a time per store, so an instance that appends event n and n+1 without
- * awaiting in between still writes them in order.
+ * committed. Up to four flushes run at once, over disjoint streams; appends to one stream wait for
+ * the flush before them, so an instance that appends event n and n+1 without awaiting in between
+ * still writes them in order.
  */
 export class PostgresLedger implements PostgresLedgerStore {
   readonly specificationVersion = 'v1' as const;
@@ -156,7 +159,11 @@ export class PostgresLedger implements PostgresLedgerStore {
   readonly #names: SchemaNames;
   readonly #settings: LedgerSettings;
   readonly #queue: PendingAppend[] = [];
-  #flushing: Promise<void> | undefined;
+  /** Flushes in flight, each on its own pooled connection, over streams no other one touches. */
+  readonly #lanes = new Set<Promise<void>>();
+  /** Streams some in-flight flush is writing: their next appends wait, keeping per-stream order. */
+  readonly #busy = new Set<string>();
+  #scheduled = false;
   #closed = false;
 
   constructor(pool: () => Promise<PostgresPool>, names: SchemaNames, settings: LedgerSettings) {
@@ -296,7 +303,7 @@ export class PostgresLedger implements PostgresLedgerStore {
     const unique = [...new Set(streams)];
     if (unique.length === 0) return 0;
     // Appends this instance already queued are written first, as they were made first.
-    if (this.#flushing) await this.#flushing;
+    await this.#idle();
     const rows = await this.#query(
       `SELECT ${this.#names.ledgerDeleteStreams}($1::text[]) AS deleted`,
       [unique],
@@ -360,7 +367,7 @@ export class PostgresLedger implements PostgresLedgerStore {
   /** Waits for every queued append to settle; later appends are refused. */
   async close(): Promise<void> {
     this.#closed = true;
-    while (this.#flushing) await this.#flushing;
+    await this.#idle();
   }
 
   async #query(sql: string, params: unknown[], what: string): Promise<readonly Record<string, unknown>[]> {
@@ -372,34 +379,67 @@ export class PostgresLedger implements PostgresLedgerStore {
     }
   }
 
+  /** Resolves once nothing is queued or in flight. */
+  async #idle(): Promise<void> {
+    while (this.#lanes.size > 0 || this.#scheduled) {
+      if (this.#lanes.size > 0) await Promise.all(this.#lanes);
+      else await Promise.resolve();
+    }
+  }
+
   #schedule(): void {
-    if (this.#flushing) return;
-    this.#flushing = this.#drain().finally(() => {
-      this.#flushing = undefined;
-      if (this.#queue.length > 0) this.#schedule();
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    // Let the appends of the current tick join the first batch.
+    queueMicrotask(() => {
+      this.#scheduled = false;
+      this.#startLanes();
     });
   }
 
-  async #drain(): Promise<void> {
-    // Let the appends of the current tick join the first batch.
-    await Promise.resolve();
-    while (this.#queue.length > 0) {
+  /**
+   * Starts flushes while lanes are free: each takes, in queue order, the appends whose streams no
+   * flush in flight is writing. Batches over disjoint streams commit in parallel; appends to one
+   * stream are still written one flush after the other, in the order they were made.
+   */
+  #startLanes(): void {
+    while (this.#lanes.size < FLUSH_LANES) {
       const batch = this.#takeBatch();
-      for (const pending of batch) pending.detach();
-      await this.#flush(batch);
+      if (batch.length === 0) return;
+      const streams = new Set<string>();
+      for (const pending of batch) {
+        pending.detach();
+        for (const prepared of pending.events) streams.add(prepared.event.stream);
+      }
+      for (const stream of streams) this.#busy.add(stream);
+      const lane: Promise<void> = this.#flush(batch).finally(() => {
+        for (const stream of streams) this.#busy.delete(stream);
+        this.#lanes.delete(lane);
+        if (this.#queue.length > 0) this.#startLanes();
+      });
+      this.#lanes.add(lane);
     }
   }
 
   #takeBatch(): PendingAppend[] {
+    const taken: PendingAppend[] = [];
+    // Streams whose next append must wait: in flight, or an earlier append to them stays queued.
+    const blocked = new Set(this.#busy);
     let events = 0;
-    let count = 0;
-    while (count < this.#queue.length) {
-      const size = this.#queue[count]!.events.length;
-      if (count > 0 && events + size > this.#settings.maxBatchEvents) break;
+    for (let i = 0; i < this.#queue.length && events < this.#settings.maxBatchEvents; ) {
+      const pending = this.#queue[i]!;
+      const size = pending.events.length;
+      const touchesBlocked = pending.events.some((prepared) => blocked.has(prepared.event.stream));
+      if (touchesBlocked || (taken.length > 0 && events + size > this.#settings.maxBatchEvents)) {
+        for (const prepared of pending.events) blocked.add(prepared.event.stream);
+        i++;
+        continue;
+      }
+      taken.push(pending);
       events += size;
-      count++;
+      this.#queue.splice(i, 1);
     }
-    return this.#queue.splice(0, count);
+    return taken;
   }
 
   /** Writes a batch in one transaction; settles every caller and never throws. */
