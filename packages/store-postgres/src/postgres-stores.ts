@@ -41,7 +41,8 @@ export interface PostgresStoresOptions {
   readonly schema?: string;
   /**
    * Most events written in one ledger transaction when concurrent appends are merged (one
-   * `append` call is never split). Default 1000.
+   * `append` call is never split). Default 400: up to four such transactions over disjoint
+   * streams commit in parallel, which on two cores beats fewer, larger ones.
    */
   readonly maxBatchEvents?: number;
 }
@@ -190,7 +191,7 @@ function checkOptions(options: PostgresStoresOptions): { schema: string; maxBatc
     throw invalid(`pg must be the pg module (with a Pool class), got ${describeValue(options.pg)}`, 'pg');
   }
   const schema = checkIdentifier(options.schema ?? DEFAULT_SCHEMA, 'createPostgresStores: schema');
-  const maxBatchEvents = options.maxBatchEvents ?? 1000;
+  const maxBatchEvents = options.maxBatchEvents ?? 400;
   if (!Number.isSafeInteger(maxBatchEvents) || maxBatchEvents < 1) {
     throw invalid(
       `maxBatchEvents must be a positive integer, got ${describeValue(maxBatchEvents)}`,
