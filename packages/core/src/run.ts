@@ -389,7 +389,8 @@ export class GatedRun implements Run {
     }
 
     // 5. Policy.
-    const decision = await this.#decide(tool, input, resource);
+    const decided = this.#decide(tool, input, resource);
+    const decision = decided instanceof Promise ? await decided : decided;
     rec.recordOwned(
       EventTypes.policyDecided,
       {
@@ -653,7 +654,8 @@ export class GatedRun implements Run {
       : { status: 'ok', callId, tool: name, output: delivered, idempotencyHit: false, decision };
   }
 
-  async #decide(tool: AnyTool, input: unknown, resource: ResourceScope): Promise<PolicyDecision> {
+  /** Asks the policy; stays synchronous (no extra microtask) when the policy answers at once. */
+  #decide(tool: AnyTool, input: unknown, resource: ResourceScope): PolicyDecision | Promise<PolicyDecision> {
     const request: PolicyRequest = {
       tool: {
         name: tool.name,
@@ -668,24 +670,26 @@ export class GatedRun implements Run {
       run: this.#policyRun,
     };
     const policy = this.#rt.policy;
+    // A policy that throws, rejects or answers nonsense never allows.
+    const failed = (error: unknown): PolicyDecision => ({
+      effect: 'deny',
+      policy: policy.ref,
+      ruleIds: [],
+      reasons: [`policy ${policy.ref.id} failed to decide: ${errorMessage(error)}`],
+      errors: [{ ruleId: '(policy)', message: errorMessage(error) }],
+    });
+    const checked = (decision: PolicyDecision): PolicyDecision =>
+      decision &&
+      (decision.effect === 'allow' || decision.effect === 'deny' || decision.effect === 'require_approval')
+        ? decision
+        : failed(
+            new Error(`policy returned ${describeValue(decision?.effect ?? decision)} instead of a decision`),
+          );
     try {
       const answer = policy.decide(request);
-      const decision = answer instanceof Promise ? await answer : answer;
-      if (!decision || !['allow', 'deny', 'require_approval'].includes(decision.effect)) {
-        throw new Error(
-          `policy returned ${describeValue(decision?.effect ?? decision)} instead of a decision`,
-        );
-      }
-      return decision;
+      return answer instanceof Promise ? answer.then(checked, failed) : checked(answer);
     } catch (error) {
-      // A policy that throws never allows.
-      return {
-        effect: 'deny',
-        policy: policy.ref,
-        ruleIds: [],
-        reasons: [`policy ${policy.ref.id} failed to decide: ${errorMessage(error)}`],
-        errors: [{ ruleId: '(policy)', message: errorMessage(error) }],
-      };
+      return failed(error);
     }
   }
 
