@@ -84,7 +84,7 @@ export type {
   IdempotencyRecord,
   IdempotencyStore,
 } from './stores/idempotency-store.js';
-export type { LedgerPage, LedgerQuery, LedgerStore } from './stores/ledger-store.js';
+export type { FullLedgerStore, LedgerPage, LedgerQuery, LedgerStore } from './stores/ledger-store.js';
 export { eventOutcome, eventToolName, matchesLedgerQuery, readAll } from './stores/ledger-store.js';
 export { InMemoryApprovalStore } from './stores/memory-approval-store.js';
 export { InMemoryIdempotencyStore } from './stores/memory-idempotency-store.js';

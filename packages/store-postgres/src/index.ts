@@ -2,6 +2,6 @@ export type { PostgresConnection, PostgresPool, PostgresQueryResult } from './da
 export type { PostgresMigrateOptions, PostgresMigration } from './migrations.js';
 export { postgresMigrations } from './migrations.js';
 export type { PostgresIdempotencyStore } from './postgres-idempotency-store.js';
-export type { PostgresLedgerQuery, PostgresLedgerStore } from './postgres-ledger-store.js';
+export type { PostgresLedgerStore } from './postgres-ledger-store.js';
 export type { PgModule, PostgresStores, PostgresStoresOptions } from './postgres-stores.js';
 export { createPostgresStores } from './postgres-stores.js';

@@ -5,6 +5,7 @@ import {
   describeValue,
   eventOutcome,
   eventToolName,
+  type FullLedgerStore,
   GENESIS_HASH,
   type LedgerCheckpoint,
   type LedgerEvent,
@@ -24,35 +25,15 @@ import {
 } from './database.js';
 import type { SchemaNames } from './schema.js';
 
-/** Kept as an alias: `outcome` is part of core's `LedgerQuery`. */
-export type PostgresLedgerQuery = LedgerQuery;
-
 /**
- * The PostgreSQL ledger: {@link LedgerStore} plus a commit-order reader for tailing.
- *
- * `read` pages in append order with a cursor that is exact for a ledger nobody is writing to;
- * `tail` is the reader to poll while others append (see its note).
+ * The PostgreSQL ledger: {@link LedgerStore} with every optional capability, plus a commit-order
+ * reader for tailing. `read` pages in append order with a cursor that is exact for a ledger nobody
+ * is writing to; `tail` is the reader to poll while others append. `deleteStreams` (retention
+ * only; use `createLedger().prune`) goes through the schema's `ledger_delete_streams()` function:
+ * the append-only trigger refuses every other DELETE, and the role connected must own the schema
+ * or be `migrate()`'s `pruneRole`. `heads` reads every stream's head from one snapshot.
  */
-export interface PostgresLedgerStore extends LedgerStore {
-  read(query?: PostgresLedgerQuery, options?: { signal?: AbortSignal }): Promise<LedgerPage>;
-  erasePayload(eventId: string, options?: { signal?: AbortSignal }): Promise<boolean>;
-  /**
-   * Retention only: deletes every event of the named streams, in one statement, through the
-   * schema's `ledger_delete_streams()` function (the append-only trigger refuses every other
-   * DELETE). Resolves to how many events were deleted. Use core's `createLedger().prune`, which
-   * records a `ledger.pruned` event first so checkpoints stay verifiable. The role connected must
-   * own the schema or be `migrate()`'s `pruneRole`.
-   */
-  deleteStreams(streams: readonly string[], options?: { signal?: AbortSignal }): Promise<number>;
-  /**
-   * The head of every stream, from one snapshot (so a checkpoint over them is consistent). Costs
-   * one index probe per stream, not a scan of the events.
-   */
-  heads(options?: { signal?: AbortSignal }): Promise<Record<string, ChainHead>>;
-  /** Stores a (signed) checkpoint as its canonical JSON; checkpoints are append-only too. */
-  appendCheckpoint(checkpoint: LedgerCheckpoint, options?: { signal?: AbortSignal }): Promise<void>;
-  /** Every stored checkpoint, oldest first. */
-  listCheckpoints(options?: { signal?: AbortSignal }): Promise<LedgerCheckpoint[]>;
+export interface PostgresLedgerStore extends FullLedgerStore {
   /**
    * Reads like `read`, but in commit order and only up to the oldest transaction still running
    * anywhere in the database, so a cursor kept and polled again never skips an event, however
@@ -75,7 +56,7 @@ export interface PostgresLedgerStore extends LedgerStore {
    * }
    * ```
    */
-  tail(query?: PostgresLedgerQuery, options?: { signal?: AbortSignal }): Promise<LedgerPage>;
+  tail(query?: LedgerQuery, options?: { signal?: AbortSignal }): Promise<LedgerPage>;
 }
 
 /** Tuning of the ledger, from the factory options. */
@@ -231,7 +212,7 @@ export class PostgresLedger implements PostgresLedgerStore {
     }
   }
 
-  async read(query: PostgresLedgerQuery = {}, options: { signal?: AbortSignal } = {}): Promise<LedgerPage> {
+  async read(query: LedgerQuery = {}, options: { signal?: AbortSignal } = {}): Promise<LedgerPage> {
     throwIfAborted(options.signal, 'ledger read');
     const limit = pageSize(query);
     const where: string[] = [];
@@ -252,7 +233,7 @@ export class PostgresLedger implements PostgresLedgerStore {
     return page(rows, limit, (row) => String(row.position));
   }
 
-  async tail(query: PostgresLedgerQuery = {}, options: { signal?: AbortSignal } = {}): Promise<LedgerPage> {
+  async tail(query: LedgerQuery = {}, options: { signal?: AbortSignal } = {}): Promise<LedgerPage> {
     throwIfAborted(options.signal, 'ledger tail');
     const limit = pageSize(query);
     // Only transactions older than the snapshot's xmin: all of them have finished, and every
@@ -698,7 +679,7 @@ function badCursor(cursor: unknown, method: string): CustodyError {
 }
 
 /** The WHERE terms of a query's filters (cursor and limit aside), as `matchesLedgerQuery` applies them. */
-function addFilters(query: PostgresLedgerQuery, where: string[], params: unknown[]): void {
+function addFilters(query: LedgerQuery, where: string[], params: unknown[]): void {
   const equal = (column: string, value: string | undefined) => {
     if (value === undefined) return;
     params.push(value);

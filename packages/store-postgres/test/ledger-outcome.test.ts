@@ -2,13 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type ChainHead, canonicalize, type LedgerEvent, readAll, sealEvent } from '@custody/core';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  createPostgresStores,
-  type PostgresLedgerQuery,
-  type PostgresLedgerStore,
-  type PostgresStores,
-  postgresMigrations,
-} from '../src/index.js';
+import { createPostgresStores, type PostgresStores, postgresMigrations } from '../src/index.js';
 import { asSuperuser } from './raw-postgres.js';
 import { createTestPool, describePostgres, dropSchema, freshSchemaName } from './test-database.js';
 
@@ -65,8 +59,6 @@ function events(stream: string): LedgerEvent[] {
   return list;
 }
 
-const readOutcomes = (ledger: PostgresLedgerStore, query: PostgresLedgerQuery) => readAll(ledger, query);
-
 const expectedIds = (all: LedgerEvent[], outcome: string) =>
   all.filter((_, i) => OUTCOMES[i]![1] === outcome).map((event) => event.id);
 
@@ -107,7 +99,7 @@ describePostgres('PostgreSQL ledger outcome column', () => {
     expect(await storedOutcomes(schema, s)).toEqual(OUTCOMES.map(([, outcome]) => outcome));
     expect(await readAll(stores.ledger, { stream: s })).toEqual(all);
     for (const outcome of ['ok', 'succeeded', 'deny', 'failed', 'allow', '', 'ünïcödé ✓ 😀', 'other', '7']) {
-      const read = await readOutcomes(stores.ledger, { stream: s, outcome, limit: 2 });
+      const read = await readAll(stores.ledger, { stream: s, outcome, limit: 2 });
       expect(
         read.map((event) => event.id),
         `outcome ${JSON.stringify(outcome)}`,
@@ -137,9 +129,9 @@ describePostgres('PostgreSQL ledger outcome column', () => {
     await stores.ledger.append(all);
     expect(await stores.ledger.erasePayload(all[0]!.id)).toBe(true);
     expect((await storedOutcomes(schema, s))[0]).toBeNull();
-    expect(
-      (await readOutcomes(stores.ledger, { stream: s, outcome: 'ok' })).map((event) => event.id),
-    ).toEqual(expectedIds(all, 'ok').slice(1));
+    expect((await readAll(stores.ledger, { stream: s, outcome: 'ok' })).map((event) => event.id)).toEqual(
+      expectedIds(all, 'ok').slice(1),
+    );
     const table = `"${schema}".ledger_events`;
     for (const sql of [
       `UPDATE ${table} SET outcome = NULL WHERE id = $1`,
@@ -239,7 +231,7 @@ describePostgres('PostgreSQL ledger outcome column', () => {
       pools.push(rolePool);
       const app = createPostgresStores({ client: rolePool, schema: old });
       expect(await app.ledger.erasePayload(all[3]!.id)).toBe(true);
-      expect(await readOutcomes(upgraded.ledger, { outcome: 'failed' })).toEqual([]);
+      expect(await readAll(upgraded.ledger, { outcome: 'failed' })).toEqual([]);
       expect(await upgraded.ledger.deleteStreams([s])).toBe(all.length);
       await upgraded.close();
     });

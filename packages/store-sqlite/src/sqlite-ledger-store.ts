@@ -5,6 +5,7 @@ import {
   describeValue,
   eventOutcome,
   eventToolName,
+  type FullLedgerStore,
   GENESIS_HASH,
   type LedgerCheckpoint,
   type LedgerEvent,
@@ -15,30 +16,14 @@ import {
 import { isUniqueViolation, type SqliteConnection, storeClosed, storeFailure } from './sqlite-connection.js';
 import type { SqliteStatement } from './sqlite-driver.js';
 
-/** Kept as an alias: `outcome` is part of core's `LedgerQuery`. */
-export type SqliteLedgerQuery = LedgerQuery;
-
 /**
- * The SQLite ledger: the {@link LedgerStore} port with all its optional capabilities (`erasePayload`,
- * `heads`, `appendCheckpoint`, `listCheckpoints`, `deleteStreams`), the `outcome` filter, and `close`.
+ * The SQLite ledger: the {@link LedgerStore} port with all its optional capabilities.
+ * `deleteStreams` (retention only; use `createLedger().prune`, which records a `ledger.pruned`
+ * event first) grants itself the streams it deletes inside its own transaction, while the
+ * append-only trigger still refuses every other DELETE. `close` commits appends still waiting for
+ * their group, then releases the database.
  */
-export interface SqliteLedgerStore extends LedgerStore {
-  read(query?: SqliteLedgerQuery, options?: { signal?: AbortSignal }): Promise<LedgerPage>;
-  erasePayload(eventId: string, options?: { signal?: AbortSignal }): Promise<boolean>;
-  /**
-   * Retention only: deletes every event of the named streams in one transaction and resolves to
-   * how many were deleted. The append-only trigger still refuses every other DELETE; this call
-   * grants itself the streams it deletes, inside its own transaction. Use core's
-   * `createLedger().prune`, which records a `ledger.pruned` event first so checkpoints stay
-   * verifiable.
-   */
-  deleteStreams(streams: readonly string[], options?: { signal?: AbortSignal }): Promise<number>;
-  heads(options?: { signal?: AbortSignal }): Promise<Record<string, ChainHead>>;
-  appendCheckpoint(checkpoint: LedgerCheckpoint, options?: { signal?: AbortSignal }): Promise<void>;
-  listCheckpoints(options?: { signal?: AbortSignal }): Promise<LedgerCheckpoint[]>;
-  /** Commits appends still waiting for their group, then releases the database. */
-  close(): Promise<void>;
-}
+export type SqliteLedgerStore = FullLedgerStore;
 
 const DEFAULT_PAGE = 1000;
 
@@ -187,7 +172,7 @@ export class SqliteLedger implements SqliteLedgerStore {
     return row && { seq: row.seq, hash: row.hash };
   }
 
-  async read(query: SqliteLedgerQuery = {}): Promise<LedgerPage> {
+  async read(query: LedgerQuery = {}): Promise<LedgerPage> {
     const connection = this.#open();
     this.#flush();
     const { sql, params, limit } = compileQuery(query);
@@ -463,7 +448,7 @@ function shapeProblem(event: LedgerEvent): string | undefined {
 }
 
 /** Builds the SQL of one query. Filter values are always bound, never spliced into the text. */
-function compileQuery(query: SqliteLedgerQuery): { sql: string; params: unknown[]; limit: number } {
+function compileQuery(query: LedgerQuery): { sql: string; params: unknown[]; limit: number } {
   if (typeof query !== 'object' || query === null)
     throw invalid(`ledger query must be an object, got ${describeValue(query)}`);
   const limit = query.limit ?? DEFAULT_PAGE;

@@ -11,7 +11,7 @@ import {
 } from '@custody/core';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSqliteLedgerStore, type SqliteLedgerQuery, type SqliteLedgerStore } from '../src/index.js';
+import { createSqliteLedgerStore } from '../src/index.js';
 import { MIGRATIONS, SQLITE_SCHEMA_VERSION } from '../src/sqlite-schema.js';
 import { asFileOwner } from './raw-sqlite.js';
 
@@ -81,9 +81,6 @@ const storedOutcomes = () =>
     ),
   );
 
-/** Every page of a query with the outcome filter (core's `readAll` takes core's `LedgerQuery`). */
-const readOutcomes = (ledger: SqliteLedgerStore, query: SqliteLedgerQuery) => readAll(ledger, query);
-
 const expectedIds = (all: LedgerEvent[], outcome: string) =>
   all.filter((_, i) => OUTCOMES[i]![1] === outcome).map((event) => event.id);
 
@@ -106,15 +103,15 @@ describe('the outcome column', () => {
       'nul',
       '7',
     ]) {
-      const read = await readOutcomes(ledger, { outcome, limit: 2 });
+      const read = await readAll(ledger, { outcome, limit: 2 });
       expect(
         read.map((event) => event.id),
         `outcome ${JSON.stringify(outcome)}`,
       ).toEqual(expectedIds(all, outcome));
     }
-    expect(
-      (await readOutcomes(ledger, { outcome: 'ok', type: 'tool.result' })).map((event) => event.id),
-    ).toEqual([all[0]!.id]);
+    expect((await readAll(ledger, { outcome: 'ok', type: 'tool.result' })).map((event) => event.id)).toEqual([
+      all[0]!.id,
+    ]);
     const plan = asFileOwner(path, (db) =>
       db
         .prepare('EXPLAIN QUERY PLAN SELECT pos FROM custody_events WHERE outcome = ? ORDER BY pos LIMIT ?')
@@ -130,7 +127,7 @@ describe('the outcome column', () => {
     await ledger.append(all);
     expect(await ledger.erasePayload(all[0]!.id)).toBe(true);
     expect(storedOutcomes()[0]).toBeNull();
-    expect((await readOutcomes(ledger, { outcome: 'ok' })).map((event) => event.id)).toEqual(
+    expect((await readAll(ledger, { outcome: 'ok' })).map((event) => event.id)).toEqual(
       expectedIds(all, 'ok').slice(1),
     );
     const db = new Database(path);
@@ -203,14 +200,14 @@ describe('upgrading a file written before retention and outcomes (schema version
     expect(storedOutcomes(), 'outcomes filled in by the migration, as append would').toEqual(
       OUTCOMES.map(([, outcome]) => outcome),
     );
-    expect((await readOutcomes(ledger, { outcome: 'failed' })).map((event) => event.id)).toEqual(
+    expect((await readAll(ledger, { outcome: 'failed' })).map((event) => event.id)).toEqual(
       expectedIds(all, 'failed'),
     );
     const shell = new Database(path);
     expect(() => shell.exec('DELETE FROM custody_events')).toThrow(/append-only/);
     shell.close();
     expect(await ledger.erasePayload(all[3]!.id)).toBe(true);
-    expect(await readOutcomes(ledger, { outcome: 'failed' })).toEqual([]);
+    expect(await readAll(ledger, { outcome: 'failed' })).toEqual([]);
     expect(await ledger.deleteStreams(['run'])).toBe(all.length);
     await ledger.close();
   });

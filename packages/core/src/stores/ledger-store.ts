@@ -73,6 +73,18 @@ export interface LedgerStore {
   close?(): Promise<void>;
 }
 
+/**
+ * A ledger store that offers every optional capability of the port (erasure, stream heads, stored
+ * checkpoints, retention) and `close`: what the durable adapters implement.
+ */
+export type FullLedgerStore = LedgerStore &
+  Required<
+    Pick<
+      LedgerStore,
+      'erasePayload' | 'heads' | 'appendCheckpoint' | 'listCheckpoints' | 'deleteStreams' | 'close'
+    >
+  >;
+
 /** The tool name a tool event is about, if any (read from its payload). */
 export function eventToolName(event: LedgerEvent): string | undefined {
   const payload = event.payload as { tool?: unknown } | null;
