@@ -8,11 +8,12 @@ import {
 } from '@opentelemetry/api';
 import type { z } from 'zod';
 import { computeActionDigest } from './action-digest.js';
+import { attemptJson, decidedJson, okResultJson, requestedJson } from './call-payloads.js';
 import type { CallFailed, CallResult, InputIssue, ToolOutput } from './call-result.js';
 import type { ModelRequest, ModelResponse, RetrievedDocument, Retriever } from './doors.js';
 import { CustodyError, type CustodyErrorCode, describeValue, invalidArgument } from './errors.js';
 import { matchesAny } from './glob.js';
-import { canonicalize, canonicalObject } from './ledger/canonical-json.js';
+import { canonicalize } from './ledger/canonical-json.js';
 import { EventTypes } from './ledger/event.js';
 import type { EventRecorder } from './ledger/event-recorder.js';
 import { sha256Hex } from './ledger/hash.js';
@@ -311,18 +312,14 @@ export class GatedRun implements Run {
     const needsKey = tool.effect !== 'read' || options.idempotencyKey !== undefined;
     const fingerprint = needsKey ? sha256Hex(`${name}\n${tool.version}\n${inputJson}`) : undefined;
     const idempotencyKey = needsKey ? (options.idempotencyKey ?? `${this.runId}:${fingerprint}`) : undefined;
+    // Encoded once, for every event of this call.
+    const callIdJson = JSON.stringify(callId);
+    const toolJson = JSON.stringify(name);
     rec.record(
       EventTypes.toolRequested,
       { callId, tool: name, version: tool.version, effect: tool.effect, input, idempotencyKey },
       spanId,
-      canonicalObject({
-        callId: JSON.stringify(callId),
-        effect: JSON.stringify(tool.effect),
-        idempotencyKey: idempotencyKey === undefined ? undefined : JSON.stringify(idempotencyKey),
-        input: inputJson,
-        tool: JSON.stringify(name),
-        version: JSON.stringify(tool.version),
-      }),
+      requestedJson(callIdJson, tool.effect, idempotencyKey, inputJson, toolJson, tool.version),
     );
 
     // 3. Mode: the kill switch and read-only safe mode.
@@ -405,12 +402,12 @@ export class GatedRun implements Run {
         resource,
       },
       spanId,
-      canonicalObject({
-        ...decisionMembers(decision),
-        resource: resource === this.scope ? this.#scopeCanonical() : canonicalize(resource),
-        callId: JSON.stringify(callId),
-        tool: JSON.stringify(name),
-      }),
+      decidedJson(
+        callIdJson,
+        toolJson,
+        decision,
+        resource === this.scope ? this.#scopeCanonical() : canonicalize(resource),
+      ),
     );
     span.setAttribute(CustodyAttributes.policyDecision, decision.effect);
     span.setAttribute(CustodyAttributes.policyId, decision.policy.id);
@@ -508,7 +505,12 @@ export class GatedRun implements Run {
       attempt: 1,
     };
     const started = this.#rt.clock.now();
-    rec.recordOwned(EventTypes.executionAttempt, { callId, tool: name, attempt: 1 }, spanId);
+    rec.recordOwned(
+      EventTypes.executionAttempt,
+      { callId, tool: name, attempt: 1 },
+      spanId,
+      attemptJson(callIdJson, toolJson, 1),
+    );
     let rawOutput: unknown;
     try {
       // Only a recording span needs to become the active context (so the tool's own
@@ -597,13 +599,7 @@ export class GatedRun implements Run {
         EventTypes.toolResult,
         { callId, tool: name, status: 'ok', output: recordedOutput, durationMs },
         spanId,
-        canonicalObject({
-          callId: JSON.stringify(callId),
-          durationMs: JSON.stringify(durationMs),
-          output: recordedJson,
-          status: '"ok"',
-          tool: JSON.stringify(name),
-        }),
+        okResultJson(callIdJson, toolJson, durationMs, recordedJson),
       );
       delivered = JSON.parse(outputJson);
     } catch (error) {
@@ -1276,27 +1272,6 @@ export function listVisibleTools(
     });
   }
   return visible;
-}
-
-const decisionCache = new WeakMap<PolicyDecision, Record<string, string | undefined>>();
-
-/**
- * The canonical JSON of a decision's fields, for the `policy.decided` payload. A frozen decision
- * (what `@custody/policy` returns, one per matched rule set) is encoded once and reused.
- */
-function decisionMembers(decision: PolicyDecision): Record<string, string | undefined> {
-  const cached = decisionCache.get(decision);
-  if (cached) return cached;
-  const members = {
-    effect: JSON.stringify(decision.effect),
-    policy: canonicalize(decision.policy),
-    ruleIds: canonicalize(decision.ruleIds),
-    reasons: canonicalize(decision.reasons),
-    approvers: decision.approvers === undefined ? undefined : canonicalize(decision.approvers),
-    errors: decision.errors === undefined ? undefined : canonicalize(decision.errors),
-  };
-  if (Object.isFrozen(decision)) decisionCache.set(decision, members);
-  return members;
 }
 
 /**

@@ -1,8 +1,10 @@
+import fc from 'fast-check';
 import { canonicalize as reference } from 'json-canonicalize';
 import { describe, expect, it } from 'vitest';
-import { envelopeJson, payloadCommitment, sealEvent } from './chain.js';
-import { GENESIS_HASH } from './event.js';
+import { envelopeJson, payloadCommitment, StreamSealer, sealEvent } from './chain.js';
+import { type ChainHead, GENESIS_HASH } from './event.js';
 import { sha256Hex } from './hash.js';
+import { verifyLedger } from './verify.js';
 
 const draft = {
   stream: 'run_1',
@@ -68,5 +70,57 @@ describe('sealEvent payloads', () => {
   it('refuses a null or missing payload, which would read as erased', () => {
     expect(() => sealEvent({ ...draft, payload: null }, undefined)).toThrow(/needs a payload/);
     expect(() => sealEvent({ ...draft, payload: undefined }, undefined)).toThrow(/needs a payload/);
+  });
+});
+
+describe('StreamSealer', () => {
+  const identities = fc.record({
+    stream: fc.string({ minLength: 1, unit: 'binary' }),
+    runId: fc.option(fc.string({ unit: 'binary' })),
+    traceId: fc.option(fc.stringMatching(/^[0-9a-f]{32}$/)),
+    tenant: fc.string({ unit: 'binary' }),
+    actor: fc.string({ unit: 'binary' }),
+  });
+
+  it('writes the envelope byte-identical to json-canonicalize, whatever the identity', () => {
+    fc.assert(
+      fc.property(
+        identities.filter((identity) =>
+          [identity.stream, identity.runId ?? '', identity.tenant, identity.actor].every((text) =>
+            text.isWellFormed(),
+          ),
+        ),
+        fc.option(fc.stringMatching(/^[0-9a-f]{16}$/)),
+        fc.constantFrom('tool.requested', 'policy.decided', 'run.ended', 'x.\u00e9\u0000"'),
+        fc.nat({ max: 3 }),
+        (identity, spanId, type, extra) => {
+          const sealer = new StreamSealer(identity);
+          let head: ChainHead | undefined;
+          for (let i = 0; i <= extra; i++) {
+            const event = sealer.seal(type, '2026-12-03T20:11:00.000Z', spanId, { i }, head);
+            const { hash, payload, salt, ...envelope } = event;
+            expect(envelopeJson(event)).toBe(reference(envelope));
+            expect(hash).toBe(sha256Hex(reference(envelope)));
+            expect(event.payloadHash).toBe(sha256Hex(salt + reference(payload)));
+            expect(event.id).toBe(`${identity.stream}:${i}`);
+            head = { seq: event.seq, hash };
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('chains like sealEvent and verifies', () => {
+    const sealer = new StreamSealer(draft);
+    const first = sealer.seal('tool.requested', draft.ts, draft.spanId, draft.payload, undefined);
+    const second = sealEvent(draft, { seq: first.seq, hash: first.hash });
+    const third = sealer.seal('tool.result', draft.ts, null, { ok: true }, second);
+    expect([first.prevHash, second.prevHash, third.prevHash]).toEqual([
+      GENESIS_HASH,
+      first.hash,
+      second.hash,
+    ]);
+    expect(verifyLedger([first, second, third]).ok).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 import { CustodyError } from '../errors.js';
 import type { LedgerStore } from '../stores/ledger-store.js';
-import { sealEvent } from './chain.js';
+import { StreamSealer } from './chain.js';
 import type { ChainHead, EventType, LedgerEvent } from './event.js';
 import type { Redactor } from './redaction-policy.js';
 
@@ -25,6 +25,7 @@ export class EventRecorder {
   #writing: Promise<void> = Promise.resolve();
   #lastMs = Number.NaN;
   #lastIso = '';
+  readonly #sealer: StreamSealer;
 
   constructor(
     private readonly store: LedgerStore,
@@ -34,6 +35,7 @@ export class EventRecorder {
     private readonly redact?: Redactor,
   ) {
     this.#head = head;
+    this.#sealer = new StreamSealer(identity);
   }
 
   /**
@@ -65,25 +67,20 @@ export class EventRecorder {
     payloadJson: string | undefined,
     copy: boolean,
   ): LedgerEvent {
-    const id = this.identity;
     const ms = this.now();
     if (ms !== this.#lastMs) {
       // Many events share a millisecond; format each millisecond once.
       this.#lastMs = ms;
       this.#lastIso = new Date(ms).toISOString();
     }
-    const event = sealEvent(
-      {
-        stream: id.stream,
-        runId: id.runId,
-        traceId: id.traceId,
-        spanId,
-        ts: this.#lastIso,
-        type,
-        tenant: id.tenant,
-        actor,
-        payload: this.redact && payloadJson === undefined ? this.redact(payload) : payload,
-      },
+    // Operator streams are written by several actors; each of their rare events gets its own sealer.
+    const sealer =
+      actor === this.identity.actor ? this.#sealer : new StreamSealer({ ...this.identity, actor });
+    const event = sealer.seal(
+      type,
+      this.#lastIso,
+      spanId,
+      this.redact && payloadJson === undefined ? this.redact(payload) : payload,
       this.#head,
       payloadJson,
       copy,
