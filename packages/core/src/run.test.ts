@@ -440,33 +440,45 @@ describe('outputs, verification and compensation', () => {
 });
 
 describe('ledger failures lose nothing and execute nothing', () => {
-  it('does not execute when the write-ahead record cannot be stored, and writes it later', async () => {
-    const ledger = new InMemoryLedgerStore();
-    let failNext = false;
-    const flaky = {
-      specificationVersion: 'v1' as const,
-      head: (stream: string) => ledger.head(stream),
-      read: (query?: Parameters<InMemoryLedgerStore['read']>[0]) => ledger.read(query),
-      append: async (events: readonly LedgerEvent[]) => {
+  it.each([
+    ['a store that appends asynchronously', false],
+    ['a store that appends synchronously', true],
+  ])(
+    'does not execute when the write-ahead record cannot be stored, and writes it later (%s)',
+    async (_, sync) => {
+      const ledger = new InMemoryLedgerStore();
+      let failNext = false;
+      const append = (events: readonly LedgerEvent[]) => {
         if (failNext) throw new Error('disk full');
-        return ledger.append(events);
-      },
-    };
-    const { runtime, calls } = makeRuntime({ stores: { ledger: flaky } });
-    const run = await startTriageRun(runtime);
-    failNext = true;
-    const result = await run.call('stripe.refund', { chargeId: 'ch_1', amountCents: 1 });
-    expect(result).toMatchObject({ status: 'failed', code: 'CUSTODY_LEDGER_WRITE_FAILED', executed: false });
-    expect(calls).toEqual([]);
-    failNext = false;
-    // The key was released, so the call can run now; the queued events are written first.
-    const retry = await run.call('stripe.refund', { chargeId: 'ch_1', amountCents: 1 });
-    expect(retry).toMatchObject({ status: 'ok', idempotencyHit: false });
-    await run.end({ outcome: 'succeeded' });
-    const events = ledger.all();
-    expect(verifyLedger(events).ok).toBe(true);
-    expect(types(events).filter((type) => type === 'tool.requested')).toHaveLength(2);
-  });
+        ledger.appendSync(events);
+      };
+      const flaky = {
+        specificationVersion: 'v1' as const,
+        head: (stream: string) => ledger.head(stream),
+        read: (query?: Parameters<InMemoryLedgerStore['read']>[0]) => ledger.read(query),
+        append: async (events: readonly LedgerEvent[]) => append(events),
+        ...(sync ? { appendSync: append } : {}),
+      };
+      const { runtime, calls } = makeRuntime({ stores: { ledger: flaky } });
+      const run = await startTriageRun(runtime);
+      failNext = true;
+      const result = await run.call('stripe.refund', { chargeId: 'ch_1', amountCents: 1 });
+      expect(result).toMatchObject({
+        status: 'failed',
+        code: 'CUSTODY_LEDGER_WRITE_FAILED',
+        executed: false,
+      });
+      expect(calls).toEqual([]);
+      failNext = false;
+      // The key was released, so the call can run now; the queued events are written first.
+      const retry = await run.call('stripe.refund', { chargeId: 'ch_1', amountCents: 1 });
+      expect(retry).toMatchObject({ status: 'ok', idempotencyHit: false });
+      await run.end({ outcome: 'succeeded' });
+      const events = ledger.all();
+      expect(verifyLedger(events).ok).toBe(true);
+      expect(types(events).filter((type) => type === 'tool.requested')).toHaveLength(2);
+    },
+  );
 });
 
 describe('modes', () => {

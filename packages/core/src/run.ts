@@ -315,9 +315,18 @@ export class GatedRun implements Run {
     // Encoded once, for every event of this call.
     const callIdJson = JSON.stringify(callId);
     const toolJson = JSON.stringify(name);
-    rec.record(
+    // The ledger keeps its own copy of the (redacted) input: the tool gets `input` and may change it.
+    const requested: Record<string, unknown> = {
+      callId,
+      tool: name,
+      version: tool.version,
+      effect: tool.effect,
+      input: JSON.parse(inputJson),
+    };
+    if (idempotencyKey !== undefined) requested.idempotencyKey = idempotencyKey;
+    rec.recordOwned(
       EventTypes.toolRequested,
-      { callId, tool: name, version: tool.version, effect: tool.effect, input, idempotencyKey },
+      requested,
       spanId,
       requestedJson(callIdJson, tool.effect, idempotencyKey, inputJson, toolJson, tool.version),
     );
@@ -665,28 +674,38 @@ export class GatedRun implements Run {
       resource,
       run: this.#policyRun,
     };
+    try {
+      const answer = this.#rt.policy.decide(request);
+      return answer instanceof Promise
+        ? answer.then(
+            (decision) => this.#checkedDecision(decision),
+            (error) => this.#failedDecision(error),
+          )
+        : this.#checkedDecision(answer);
+    } catch (error) {
+      return this.#failedDecision(error);
+    }
+  }
+
+  // A policy that throws, rejects or answers nonsense never allows.
+  #checkedDecision(decision: PolicyDecision): PolicyDecision {
+    return decision &&
+      (decision.effect === 'allow' || decision.effect === 'deny' || decision.effect === 'require_approval')
+      ? decision
+      : this.#failedDecision(
+          new Error(`policy returned ${describeValue(decision?.effect ?? decision)} instead of a decision`),
+        );
+  }
+
+  #failedDecision(error: unknown): PolicyDecision {
     const policy = this.#rt.policy;
-    // A policy that throws, rejects or answers nonsense never allows.
-    const failed = (error: unknown): PolicyDecision => ({
+    return {
       effect: 'deny',
       policy: policy.ref,
       ruleIds: [],
       reasons: [`policy ${policy.ref.id} failed to decide: ${errorMessage(error)}`],
       errors: [{ ruleId: '(policy)', message: errorMessage(error) }],
-    });
-    const checked = (decision: PolicyDecision): PolicyDecision =>
-      decision &&
-      (decision.effect === 'allow' || decision.effect === 'deny' || decision.effect === 'require_approval')
-        ? decision
-        : failed(
-            new Error(`policy returned ${describeValue(decision?.effect ?? decision)} instead of a decision`),
-          );
-    try {
-      const answer = policy.decide(request);
-      return answer instanceof Promise ? answer.then(checked, failed) : checked(answer);
-    } catch (error) {
-      return failed(error);
-    }
+    };
   }
 
   async #requestApproval(
@@ -1206,7 +1225,8 @@ export class GatedRun implements Run {
 
   #spanIdOf(span: Span): string {
     const context = span.spanContext();
-    return trace.isSpanContextValid(context) && context.traceId === this.traceId
+    // The cheap comparison first: without an SDK every span carries the all-zero trace id.
+    return context.traceId === this.traceId && trace.isSpanContextValid(context)
       ? context.spanId
       : this.#rt.ids.spanId();
   }

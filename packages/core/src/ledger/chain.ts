@@ -102,6 +102,12 @@ export class StreamSealer {
   readonly #middle: string;
   /** From `,"stream":` up to `"ts":`. */
   readonly #tail: string;
+  // The span and time of consecutive events repeat (a call's events share its span, many events
+  // share a millisecond), so the last encoding of each is kept.
+  #spanId: string | null = null;
+  #spanIdJson = 'null';
+  #ts = '';
+  #tsJson = '""';
 
   constructor(identity: SealerIdentity) {
     const streamJson = JSON.stringify(identity.stream);
@@ -145,11 +151,11 @@ export class StreamSealer {
       this.#middle +
       seq +
       ',"spanId":' +
-      JSON.stringify(spanId) +
+      this.#encodeSpanId(spanId) +
       this.#tail +
-      JSON.stringify(ts) +
+      this.#encodeTs(ts) +
       ',"type":' +
-      JSON.stringify(type) +
+      this.#encodeType(type) +
       '}';
     // One object literal in envelope order: spreading an intermediate object was measured at ten
     // times the cost of the literal.
@@ -174,4 +180,33 @@ export class StreamSealer {
       salt,
     };
   }
+
+  #encodeSpanId(spanId: string | null): string {
+    if (spanId !== this.#spanId) {
+      this.#spanId = spanId;
+      this.#spanIdJson = JSON.stringify(spanId);
+    }
+    return this.#spanIdJson;
+  }
+
+  #encodeTs(ts: string): string {
+    if (ts !== this.#ts) {
+      this.#ts = ts;
+      this.#tsJson = JSON.stringify(ts);
+    }
+    return this.#tsJson;
+  }
+
+  #encodeType(type: string): string {
+    let json = typeJson.get(type);
+    if (json === undefined) {
+      json = JSON.stringify(type);
+      // Event types are a small fixed set; an app inventing types without end must not grow this.
+      if (typeJson.size < 256) typeJson.set(type, json);
+    }
+    return json;
+  }
 }
+
+/** JSON of the event types seen, shared by every sealer. */
+const typeJson = new Map<string, string>();

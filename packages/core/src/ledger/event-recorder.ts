@@ -4,6 +4,8 @@ import { StreamSealer } from './chain.js';
 import type { ChainHead, EventType, LedgerEvent } from './event.js';
 import type { Redactor } from './redaction-policy.js';
 
+const RESOLVED: Promise<void> = Promise.resolve();
+
 /** The envelope fields a recorder fills in the same way for every event of its stream. */
 export interface RecorderIdentity {
   readonly stream: string;
@@ -22,7 +24,9 @@ export interface RecorderIdentity {
 export class EventRecorder {
   #head: ChainHead | undefined;
   #pending: LedgerEvent[] = [];
-  #writing: Promise<void> = Promise.resolve();
+  #writing: Promise<void> = RESOLVED;
+  /** Flushes chained on #writing and not yet settled. */
+  #inFlight = 0;
   #lastMs = Number.NaN;
   #lastIso = '';
   readonly #sealer: StreamSealer;
@@ -92,26 +96,57 @@ export class EventRecorder {
 
   /** Writes everything recorded so far; resolves when it is durable in the store. */
   flush(): Promise<void> {
+    if (this.#inFlight === 0) {
+      // Nothing to wait for: an empty flush, or a store that writes in this process at once.
+      if (this.#pending.length === 0) return RESOLVED;
+      if (this.store.appendSync) {
+        const batch = this.#takePending();
+        try {
+          this.store.appendSync(batch);
+          return RESOLVED;
+        } catch (error) {
+          return Promise.reject(this.#requeue(batch, error));
+        }
+      }
+    }
+    this.#inFlight++;
     const next = this.#writing.then(() => this.#writeBatch());
-    this.#writing = next.catch(() => undefined);
+    this.#writing = next.then(
+      () => {
+        this.#inFlight--;
+      },
+      () => {
+        this.#inFlight--;
+      },
+    );
     return next;
   }
 
   async #writeBatch(): Promise<void> {
     if (this.#pending.length === 0) return;
-    const batch = this.#pending;
-    this.#pending = [];
+    const batch = this.#takePending();
     try {
       await this.store.append(batch);
     } catch (error) {
-      this.#pending = batch.concat(this.#pending);
-      throw new CustodyError(
-        'CUSTODY_LEDGER_WRITE_FAILED',
-        `could not write ${batch.length} event(s) of stream ${this.identity.stream} to the ledger; ` +
-          'they stay queued and are written by the next flush. Check the ledger store.',
-        { cause: error, details: { stream: this.identity.stream, pending: this.#pending.length } },
-      );
+      throw this.#requeue(batch, error);
     }
+  }
+
+  #takePending(): LedgerEvent[] {
+    const batch = this.#pending;
+    this.#pending = [];
+    return batch;
+  }
+
+  /** Puts a refused batch back ahead of what was recorded since, and says so. */
+  #requeue(batch: LedgerEvent[], error: unknown): CustodyError {
+    this.#pending = batch.concat(this.#pending);
+    return new CustodyError(
+      'CUSTODY_LEDGER_WRITE_FAILED',
+      `could not write ${batch.length} event(s) of stream ${this.identity.stream} to the ledger; ` +
+        'they stay queued and are written by the next flush. Check the ledger store.',
+      { cause: error, details: { stream: this.identity.stream, pending: this.#pending.length } },
+    );
   }
 
   /** Events recorded but not yet written. */

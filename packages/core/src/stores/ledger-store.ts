@@ -68,6 +68,12 @@ export interface LedgerStore {
    * that covered them still verify. Resolves to the number of events deleted.
    */
   deleteStreams?(streams: readonly string[], options?: { signal?: AbortSignal }): Promise<number>;
+  /**
+   * Optional capability of stores that keep events in this process: `append` without a promise,
+   * throwing where `append` would reject. The runtime uses it when no other append of the stream
+   * is in flight, which saves the promise hops of a write that has nothing to wait for.
+   */
+  appendSync?(events: readonly LedgerEvent[]): void;
   /** Optional capability: the head of every stream, cheaper than reading every event. */
   heads?(options?: { signal?: AbortSignal }): Promise<Record<string, ChainHead>>;
   close?(): Promise<void>;
