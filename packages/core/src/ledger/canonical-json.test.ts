@@ -98,6 +98,47 @@ describe('canonicalize (RFC 8785)', () => {
     }
   });
 
+  it.each([
+    ['array-index keys out of order', { b: 1, '10': 2, '9': 3, a: { '2': 0, '1': 1 } }],
+    ['array-index keys already in order', { '1': 'x', '10': 'y', '9': 'z' }],
+    ['unordered objects inside ordered ones', { a: [{ z: 1, y: [{ d: 1, c: 2 }] }], b: { k: 2, j: 1 } }],
+    ['an own __proto__ key', JSON.parse('{"z":1,"__proto__":{"b":2,"a":1},"a":0}')],
+    ['a null-prototype object', Object.assign(Object.create(null), { z: 1, a: { y: 2, x: 1 } })],
+    ['undefined members before an unordered child', { a: undefined, b: { d: 1, c: 2 } }],
+  ])('orders %s as RFC 8785 does', (_what, value) => {
+    expect(canonicalize(value)).toBe(reference(value));
+  });
+
+  it('is byte-identical on objects whose keys look like numbers, in any order', () => {
+    const key = fc.oneof(
+      fc.nat({ max: 1_000 }).map(String),
+      fc.string({ maxLength: 3 }),
+      fc.constant('4294967295'),
+    );
+    const value = fc.letrec<{ node: unknown }>((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small' },
+        fc.integer(),
+        fc.string(),
+        fc.array(tie('node'), { maxLength: 3 }),
+        fc.dictionary(key, tie('node'), { maxKeys: 6 }),
+      ),
+    })).node;
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(canonicalize(v)).toBe(reference(v));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('leaves the value it encodes unchanged', () => {
+    const value = { b: { d: [{ f: 1, e: 2 }], c: 1 }, a: 0 };
+    const before = JSON.stringify(value);
+    canonicalize(value);
+    expect(JSON.stringify(value)).toBe(before);
+  });
+
   it('rejects cycles', () => {
     const a: Record<string, unknown> = { x: 1 };
     a.self = a;
