@@ -44,6 +44,7 @@ const NEED_TEXT: Record<CheckNeed, string> = {
   heads: 'ledger.heads (optional capability)',
   checkpoints: 'ledger.appendCheckpoint and ledger.listCheckpoints (optional capabilities)',
   deleteStreams: 'ledger.deleteStreams (optional capability, for retention)',
+  appendSync: 'ledger.appendSync (optional capability of in-process stores)',
 };
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -130,6 +131,8 @@ function provides(need: CheckNeed, stores: StoreConformanceStores, canReopen: bo
       return typeof stores.ledger?.heads === 'function';
     case 'deleteStreams':
       return typeof stores.ledger?.deleteStreams === 'function';
+    case 'appendSync':
+      return typeof stores.ledger?.appendSync === 'function';
     case 'checkpoints':
       return (
         typeof stores.ledger?.appendCheckpoint === 'function' &&

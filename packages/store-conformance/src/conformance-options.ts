@@ -54,4 +54,5 @@ export type StoreCapability =
   | 'erasePayload'
   | 'heads'
   | 'checkpoints'
-  | 'deleteStreams';
+  | 'deleteStreams'
+  | 'appendSync';

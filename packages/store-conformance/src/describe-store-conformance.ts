@@ -4,7 +4,7 @@ import { createCheckDefiner } from './conformance-harness.js';
 import type { StoreConformanceOptions } from './conformance-options.js';
 import { idempotencyChecks } from './idempotency-checks.js';
 import { ledgerCheckpointChecks } from './ledger-checkpoint-checks.js';
-import { ledgerChecks } from './ledger-checks.js';
+import { ledgerAppendSyncChecks, ledgerChecks } from './ledger-checks.js';
 import { ledgerDurabilityChecks } from './ledger-durability-checks.js';
 import { ledgerErasureChecks } from './ledger-erasure-checks.js';
 import { ledgerQueryChecks } from './ledger-query-checks.js';
@@ -60,6 +60,7 @@ export function describeStoreConformance(name: string, options: StoreConformance
   const check = createCheckDefiner(options);
   describe(`${name}: Custody store conformance`, () => {
     ledgerChecks(check);
+    ledgerAppendSyncChecks(check);
     ledgerQueryChecks(check);
     ledgerErasureChecks(check);
     ledgerCheckpointChecks(check);

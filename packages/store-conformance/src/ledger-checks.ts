@@ -295,6 +295,55 @@ export function ledgerChecks(check: DefineCheck): void {
   });
 }
 
+/** `appendSync`: the same contract as `append`, answered before it returns. */
+export function ledgerAppendSyncChecks(check: DefineCheck): void {
+  check.section('ledger: synchronous append', () => {
+    check(
+      'appendSync stores a batch that append would, readable at once',
+      ['ledger', 'appendSync'],
+      async (c) => {
+        const stream = c.events.stream('sync');
+        const first = c.events.chain(stream, 2);
+        c.ledger.appendSync!(first);
+        await c.ledger.append(c.events.chain(stream, 1));
+        const more = c.events.chain(stream, 2);
+        c.ledger.appendSync!(more);
+        const stored = await readAll(c.ledger, { stream });
+        expect(
+          stored.map((event) => event.seq),
+          'seq numbers after sync and async appends',
+        ).toEqual([0, 1, 2, 3, 4]);
+        expectVerifies(stored, 'sync and async appends');
+        c.ledger.appendSync!(more);
+        expect(await readAll(c.ledger, { stream }), 'after re-appending the same events').toHaveLength(5);
+      },
+    );
+
+    check(
+      'appendSync throws CUSTODY_LEDGER_CONFLICT for a fork and writes nothing of the batch',
+      ['ledger', 'appendSync'],
+      async (c) => {
+        const stream = c.events.stream('sync');
+        const [base] = c.events.chain(stream, 1);
+        c.ledger.appendSync!([base!]);
+        const winner = c.events.fork(stream, { payload: { writer: 1 } });
+        const loser = c.events.fork(stream, { payload: { writer: 2 } });
+        const valid = c.events.next(c.events.stream('other'));
+        c.ledger.appendSync!([winner]);
+        let thrown: unknown;
+        try {
+          c.ledger.appendSync!([valid, loser]);
+        } catch (error) {
+          thrown = error;
+        }
+        expectConflict({ status: 'rejected', reason: thrown } as PromiseRejectedResult, 'a forked event');
+        expect(await c.ledger.head(valid.stream), 'the valid event of the refused batch').toBeUndefined();
+        await expectStream(c.ledger, stream, [base!, winner], 'the stream after the refused fork');
+      },
+    );
+  });
+}
+
 async function race(c: CheckContext, writers: number): Promise<void> {
   const stream = c.events.stream('race');
   const [base] = c.events.chain(stream, 1);

@@ -13,13 +13,14 @@ describeStoreConformance('memory', {
     'heads',
     'checkpoints',
     'deleteStreams',
+    'appendSync',
   ],
   create: async () => ({ stores: createMemoryStores() }),
 });
 
 // A ledger-only adapter runs only the ledger checks.
 describeStoreConformance('memory ledger only', {
-  capabilities: ['ledger', 'erasePayload', 'heads', 'checkpoints', 'deleteStreams'],
+  capabilities: ['ledger', 'erasePayload', 'heads', 'checkpoints', 'deleteStreams', 'appendSync'],
   create: async () => ({ stores: { ledger: createMemoryStores().ledger } }),
 });
 

@@ -1,4 +1,4 @@
-import { createHash, hash as oneShotHash, randomFillSync } from 'node:crypto';
+import { createHash, hash as oneShotHash, randomBytes, randomFillSync } from 'node:crypto';
 
 const hasOneShot = typeof oneShotHash === 'function';
 
@@ -10,18 +10,22 @@ export function sha256Hex(text: string): string {
 
 const POOL_SIZE = 4096;
 const pool = Buffer.allocUnsafe(POOL_SIZE);
+let poolHex = '';
 let poolOffset = POOL_SIZE;
 
 /**
- * Random hex from a pooled CSPRNG buffer: one `randomFillSync` per 256 salts instead of one per
- * event. Used for payload salts and span ids.
+ * Random hex from a pooled CSPRNG buffer: one `randomFillSync` and one hex conversion per 4 KB,
+ * then every salt or span id is a slice of that text (half the cost of converting each one).
+ * Used for payload salts and span ids.
  */
 export function randomHex(bytes: number): string {
+  if (bytes > POOL_SIZE) return randomBytes(bytes).toString('hex');
   if (poolOffset + bytes > POOL_SIZE) {
     randomFillSync(pool);
+    poolHex = pool.toString('hex');
     poolOffset = 0;
   }
-  const out = pool.toString('hex', poolOffset, poolOffset + bytes);
+  const out = poolHex.slice(poolOffset * 2, (poolOffset + bytes) * 2);
   poolOffset += bytes;
   return out;
 }

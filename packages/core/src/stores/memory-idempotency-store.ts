@@ -37,11 +37,19 @@ export class InMemoryIdempotencyStore implements IdempotencyStore {
   }
 
   async complete(record: IdempotencyRecord & { ttlMs: number }): Promise<void> {
-    const { ttlMs, ...stored } = record;
+    // Field by field rather than a rest spread, which costs several times as much on the hot path.
+    const stored: IdempotencyRecord = {
+      tenant: record.tenant,
+      key: record.key,
+      fingerprint: record.fingerprint,
+      outcome: record.outcome,
+      callId: record.callId,
+      completedAt: record.completedAt,
+    };
     this.#entries.set(`${record.tenant}\u0000${record.key}`, {
       state: 'completed',
       record: stored,
-      expiresAt: record.completedAt + ttlMs,
+      expiresAt: record.completedAt + record.ttlMs,
     });
   }
 
