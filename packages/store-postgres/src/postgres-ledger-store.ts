@@ -90,7 +90,8 @@ const COLUMN_TYPES = [
   'bytea',
   'text',
 ] as const;
-// Bind parameters per statement are capped at 65,535; stay well below.
+// Rows per INSERT: each column travels as one array parameter, so this bounds the size of one
+// statement (and of a fast-path write), not the parameter count.
 const ROWS_PER_INSERT = 2000;
 const SELECT_COLUMNS =
   'position, tx_id, stream, seq, id, schema_version, run_id, trace_id, span_id, ts, type, tenant, actor, payload_hash, prev_hash, hash, payload, salt';
@@ -100,6 +101,8 @@ const MAX_ATTEMPTS = 8;
 const FLUSH_LANES = 4;
 // unique_violation (another writer took the seq or id), deadlock_detected, serialization_failure.
 const RACE_STATES = new Set(['23505', '40P01', '40001']);
+// Stream heads a store remembers for the fast path; past this, the least recently written go.
+const CACHED_HEADS = 10_000;
 
 /** An event checked and encoded for the INSERT, before any database work. */
 interface PreparedEvent {
@@ -115,10 +118,14 @@ interface PendingAppend {
   detach(): void;
 }
 
-/** Which callers of a batch go in (with the events not yet stored) and which are rejected. */
+/**
+ * Which callers of a batch go in (with the events not yet stored) and which are rejected, and
+ * the head each stream has once the accepted ones are written.
+ */
 interface Classification {
   readonly accepted: readonly { readonly pending: PendingAppend; readonly fresh: readonly PreparedEvent[] }[];
   readonly rejected: ReadonlyMap<PendingAppend, CustodyError>;
+  readonly heads: ReadonlyMap<string, ChainHead>;
 }
 
 /** What the database holds for a flush's streams and ids. */
@@ -133,6 +140,11 @@ interface StoredState {
  * committed. Up to four flushes run at once, over disjoint streams; appends to one stream wait for
  * the flush before them, so an instance that appends event n and n+1 without awaiting in between
  * still writes them in order.
+ *
+ * A flush that only extends heads this store itself wrote or read last (or starts streams at seq
+ * 0) is one autocommit INSERT: the usual case of a run written by one instance costs a single
+ * round trip. Anything else, and any such INSERT that loses to another writer, goes through the
+ * transaction that reads the heads first, which alone decides conflicts.
  */
 export class PostgresLedger implements PostgresLedgerStore {
   readonly specificationVersion = 'v1' as const;
@@ -144,13 +156,42 @@ export class PostgresLedger implements PostgresLedgerStore {
   readonly #lanes = new Set<Promise<void>>();
   /** Streams some in-flight flush is writing: their next appends wait, keeping per-stream order. */
   readonly #busy = new Set<string>();
+  /**
+   * The head of each stream as this store last committed or read it, least recently written
+   * first. Only a hint that picks the fast path, never a check: see {@link #fastFlush} for why a
+   * stale entry can cost a round trip but never let a wrong event in.
+   */
+  readonly #heads = new Map<string, ChainHead>();
+  /**
+   * Bumped when a `deleteStreams` starts and when it ends: a flush that overlapped one does not
+   * remember heads, which the deletion may already have removed by the time it hears back.
+   */
+  #deletions = 0;
   #scheduled = false;
   #closed = false;
+  readonly #insertSql: string;
+  readonly #guardedInsertSql: string;
 
   constructor(pool: () => Promise<PostgresPool>, names: SchemaNames, settings: LedgerSettings) {
     this.#pool = pool;
     this.#names = names;
     this.#settings = settings;
+    // One array per column and a single UNNEST: the statement text and its 18 parameters stay the
+    // same whatever the batch size, which PostgreSQL plans far faster than thousands of VALUES
+    // placeholders.
+    const insert =
+      `INSERT INTO ${names.ledgerEvents} (${INSERT_COLUMNS}) SELECT ${COLUMN_TYPES.map((type, i) =>
+        type === 'bytea' ? `convert_to(c${i}, 'UTF8')` : `c${i}`,
+      ).join(', ')}` +
+      ` FROM unnest(${COLUMN_TYPES.map((type, i) => `$${i + 1}::${type === 'bytea' ? 'text' : type}[]`).join(', ')})` +
+      ` AS t(${COLUMN_TYPES.map((_, i) => `c${i}`).join(', ')})`;
+    this.#insertSql = insert;
+    // The fast path's INSERT, which writes nothing unless every head it extends is still stored:
+    // the condition does not depend on the rows, so PostgreSQL checks it once, up front.
+    this.#guardedInsertSql =
+      `${insert} WHERE NOT EXISTS (` +
+      `SELECT 1 FROM unnest($${COLUMN_COUNT + 1}::text[], $${COLUMN_COUNT + 2}::bigint[], $${COLUMN_COUNT + 3}::text[]) AS p(stream, seq, hash)` +
+      ` WHERE NOT EXISTS (SELECT 1 FROM ${names.ledgerEvents} e WHERE e.stream = p.stream AND e.seq = p.seq AND e.hash = p.hash))`;
   }
 
   append(events: readonly LedgerEvent[], options: { signal?: AbortSignal } = {}): Promise<void> {
@@ -285,12 +326,21 @@ export class PostgresLedger implements PostgresLedgerStore {
     if (unique.length === 0) return 0;
     // Appends this instance already queued are written first, as they were made first.
     await this.#idle();
-    const rows = await this.#query(
-      `SELECT ${this.#names.ledgerDeleteStreams}($1::text[]) AS deleted`,
-      [unique],
-      'ledger deleteStreams',
-    );
-    return toNumber(rows[0]?.deleted);
+    // Forgotten before and after: a flush running alongside may still learn a head this deletes,
+    // and #deletions keeps one that hears back only after it from learning any.
+    this.#deletions++;
+    for (const stream of unique) this.#heads.delete(stream);
+    try {
+      const rows = await this.#query(
+        `SELECT ${this.#names.ledgerDeleteStreams}($1::text[]) AS deleted`,
+        [unique],
+        'ledger deleteStreams',
+      );
+      return toNumber(rows[0]?.deleted);
+    } finally {
+      this.#deletions++;
+      for (const stream of unique) this.#heads.delete(stream);
+    }
   }
 
   async heads(options: { signal?: AbortSignal } = {}): Promise<Record<string, ChainHead>> {
@@ -423,11 +473,13 @@ export class PostgresLedger implements PostgresLedgerStore {
     return taken;
   }
 
-  /** Writes a batch in one transaction; settles every caller and never throws. */
+  /** Writes a batch, in one statement or else in one transaction; settles every caller and never throws. */
   async #flush(batch: readonly PendingAppend[]): Promise<void> {
+    if (await this.#fastFlush(batch)) return;
     let lastRace: unknown;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
       let outcome: Classification;
+      const deletions = this.#deletions;
       try {
         const pool = await this.#pool();
         outcome = await withTransaction(pool, async (db) => {
@@ -447,15 +499,12 @@ export class PostgresLedger implements PostgresLedgerStore {
           lastRace = error;
           continue;
         }
-        const failure = storeError(
-          error,
-          'ledger append',
-          this.#names.schema,
-          CustodyError.isInstance(error) ? error.code : 'CUSTODY_LEDGER_WRITE_FAILED',
-        );
-        for (const pending of batch) pending.reject(failure);
+        this.#fail(batch, error);
         return;
       }
+      // Rejected callers included: the heads were read in this transaction, so the next append
+      // that extends them can take the fast path.
+      this.#remember(batch, outcome.heads, deletions);
       for (const { pending } of outcome.accepted) pending.resolve();
       for (const [pending, error] of outcome.rejected) pending.reject(error);
       return;
@@ -466,6 +515,104 @@ export class PostgresLedger implements PostgresLedgerStore {
       { cause: lastRace },
     );
     for (const pending of batch) pending.reject(failure);
+  }
+
+  /**
+   * The fast path: checks the batch against the remembered heads and, when every caller extends
+   * them (a stream not remembered must start at seq 0 on the genesis hash), writes it with one
+   * autocommit INSERT, atomic as any single statement. Resolves false, having written nothing
+   * and settled nobody, when the batch needs the transaction instead: a caller that does not fit
+   * (a stale head, an idempotent re-append, a real conflict: only the stored state can tell
+   * which), a batch too large for one statement, or an INSERT that did not go in whole.
+   *
+   * The remembered heads can only make this path miss, never let a wrong event in. Events are
+   * never updated in the columns that chain them and only whole streams are ever deleted;
+   * `(stream, seq)` is the primary key and `id` is unique. A head was remembered because it was
+   * committed or read. If another writer has since extended the stream, it holds seq head + 1,
+   * the seq the batch's first event of that stream takes, so the INSERT fails with
+   * unique_violation; the same goes for an id already stored. If the stream was deleted since
+   * (by another instance: this one forgets the heads it deletes), the INSERT's guard finds the
+   * remembered head gone, or stored again with another hash, and writes nothing. Either way the
+   * transaction then decides from what is stored, as it would have without the cache, so
+   * re-appends still resolve and conflicts still reject. (An append racing a deletion of its own
+   * stream is no safer in the transaction: its read, too, can come just before the DELETE.)
+   */
+  async #fastFlush(batch: readonly PendingAppend[]): Promise<boolean> {
+    const known = new Map<string, ChainHead>();
+    for (const pending of batch) {
+      for (const { event } of pending.events) {
+        const head = this.#heads.get(event.stream);
+        if (head) known.set(event.stream, head);
+      }
+    }
+    // No stored ids: an event already stored is taken for a fresh one, and the INSERT refuses it.
+    const outcome = classify(batch, { heads: known, hashes: new Map() });
+    if (outcome.rejected.size > 0) return false;
+    const rows = outcome.accepted.flatMap((entry) => entry.fresh);
+    // One statement, so no more rows than one INSERT of the transaction takes.
+    if (rows.length === 0 || rows.length > ROWS_PER_INSERT) return false;
+    const deletions = this.#deletions;
+    let inserted: number | null;
+    try {
+      const pool = await this.#pool();
+      const guard = [
+        [...known.keys()],
+        [...known.values()].map((head) => head.seq),
+        [...known.values()].map((head) => head.hash),
+      ];
+      inserted = (await pool.query(this.#guardedInsertSql, [...columnsOf(rows), ...guard])).rowCount;
+    } catch (error) {
+      this.#forget(batch);
+      const state = sqlState(error);
+      if (state !== undefined && RACE_STATES.has(state)) return false;
+      this.#fail(batch, error);
+      return true;
+    }
+    // Short means the guard found a remembered head deleted; unknown (a pool that reports no
+    // rowCount) is left to the transaction too, which finds anything written already stored.
+    if (inserted !== rows.length) {
+      this.#forget(batch);
+      return false;
+    }
+    this.#remember(batch, outcome.heads, deletions);
+    for (const { pending } of outcome.accepted) pending.resolve();
+    return true;
+  }
+
+  /** Rejects every caller of a batch with what a failed write threw. */
+  #fail(batch: readonly PendingAppend[], error: unknown): void {
+    const failure = storeError(
+      error,
+      'ledger append',
+      this.#names.schema,
+      CustodyError.isInstance(error) ? error.code : 'CUSTODY_LEDGER_WRITE_FAILED',
+    );
+    for (const pending of batch) pending.reject(failure);
+  }
+
+  /** Keeps the heads a flush committed or read, unless a deletion overlapped it. */
+  #remember(batch: readonly PendingAppend[], heads: ReadonlyMap<string, ChainHead>, deletions: number): void {
+    if (deletions !== this.#deletions) {
+      this.#forget(batch);
+      return;
+    }
+    for (const pending of batch) {
+      for (const { event } of pending.events) {
+        const head = heads.get(event.stream);
+        this.#heads.delete(event.stream);
+        if (head) this.#heads.set(event.stream, head);
+      }
+    }
+    for (const stream of this.#heads.keys()) {
+      if (this.#heads.size <= CACHED_HEADS) break;
+      this.#heads.delete(stream);
+    }
+  }
+
+  #forget(batch: readonly PendingAppend[]): void {
+    for (const pending of batch) {
+      for (const { event } of pending.events) this.#heads.delete(event.stream);
+    }
   }
 
   async #loadState(db: Queryable, batch: readonly PendingAppend[]): Promise<StoredState> {
@@ -499,22 +646,17 @@ export class PostgresLedger implements PostgresLedgerStore {
   }
 
   async #insert(db: Queryable, rows: readonly PreparedEvent[]): Promise<void> {
-    // One array per column and a single UNNEST: the statement text and its 18 parameters stay the
-    // same whatever the batch size, which PostgreSQL plans far faster than thousands of VALUES
-    // placeholders.
-    const columns: unknown[][] = Array.from({ length: COLUMN_COUNT }, () => new Array(rows.length));
-    rows.forEach((row, r) => {
-      for (let c = 0; c < COLUMN_COUNT; c++) columns[c]![r] = row.params[c];
-    });
-    await db.query(
-      `INSERT INTO ${this.#names.ledgerEvents} (${INSERT_COLUMNS}) SELECT ${COLUMN_TYPES.map((type, i) =>
-        type === 'bytea' ? `convert_to(c${i}, 'UTF8')` : `c${i}`,
-      ).join(
-        ', ',
-      )} FROM unnest(${COLUMN_TYPES.map((type, i) => `$${i + 1}::${type === 'bytea' ? 'text' : type}[]`).join(', ')}) AS t(${COLUMN_TYPES.map((_, i) => `c${i}`).join(', ')})`,
-      columns,
-    );
+    await db.query(this.#insertSql, columnsOf(rows));
   }
+}
+
+/** The INSERT's parameters: one array per column. */
+function columnsOf(rows: readonly PreparedEvent[]): unknown[][] {
+  const columns: unknown[][] = Array.from({ length: COLUMN_COUNT }, () => new Array(rows.length));
+  rows.forEach((row, r) => {
+    for (let c = 0; c < COLUMN_COUNT; c++) columns[c]![r] = row.params[c];
+  });
+  return columns;
 }
 
 /**
@@ -563,7 +705,7 @@ function classify(batch: readonly PendingAppend[], stored: StoredState): Classif
     for (const { event } of fresh) hashes.set(event.id, event.hash);
     accepted.push({ pending, fresh });
   }
-  return { accepted, rejected };
+  return { accepted, rejected, heads };
 }
 
 function conflict(event: LedgerEvent, message: string): CustodyError {

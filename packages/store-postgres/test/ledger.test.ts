@@ -19,12 +19,23 @@ import { createPostgresStores, type PostgresPool, type PostgresStores } from '..
 import { headOf, makeChain, makeEvent } from './events.js';
 import { createTestPool, describePostgres, dropSchema, freshSchemaName } from './test-database.js';
 
-/** A pool wrapper that logs every statement run on checked-out connections and can hold `connect()`. */
+/**
+ * A pool wrapper that logs every statement run on checked-out connections and every INSERT sent
+ * to the pool itself (a fast-path flush), and can hold `connect()`.
+ */
 function instrument(pool: pg.Pool) {
   const statements: string[] = [];
+  let autocommitInserts = 0;
   let gate: Promise<void> | undefined;
   const client: PostgresPool = {
-    query: (text, params) => pool.query(text, params),
+    query: (text, params) => {
+      // The fast path's flush: one autocommit INSERT straight on the pool.
+      if (text.startsWith('INSERT')) {
+        statements.push(text);
+        autocommitInserts++;
+      }
+      return pool.query(text, params);
+    },
     connect: async () => {
       if (gate) await gate;
       const connection = await pool.connect();
@@ -40,7 +51,8 @@ function instrument(pool: pg.Pool) {
   return {
     client,
     statements,
-    transactions: () => statements.filter((text) => text === 'BEGIN').length,
+    /** Flushes: transactions, and fast-path INSERTs that committed on their own. */
+    commits: () => statements.filter((text) => text === 'BEGIN').length + autocommitInserts,
     hold(): () => void {
       let open!: () => void;
       gate = new Promise((resolve) => {
@@ -284,12 +296,12 @@ describePostgres('PostgreSQL ledger', () => {
   });
 
   describe('batching', () => {
-    it('merges concurrent appends into one transaction, each resolving after the commit', async () => {
+    it('merges concurrent appends into one commit, each resolving after it', async () => {
       const probe = instrument(pool);
       const batched = createPostgresStores({ client: probe.client, schema });
       const chains = Array.from({ length: 100 }, () => makeChain(stream('b'), 2));
       await Promise.all(chains.map((events) => batched.ledger.append(events)));
-      expect(probe.transactions()).toBe(1);
+      expect(probe.commits()).toBe(1);
       // One multi-row INSERT for all 200 events.
       expect(probe.statements.filter((text) => text.startsWith('INSERT'))).toHaveLength(1);
       for (const events of chains) {
@@ -298,14 +310,14 @@ describePostgres('PostgreSQL ledger', () => {
       await batched.close();
     });
 
-    it('caps a merged transaction at maxBatchEvents, never splitting one append', async () => {
+    it('caps a merged commit at maxBatchEvents, never splitting one append', async () => {
       const probe = instrument(pool);
       const batched = createPostgresStores({ client: probe.client, schema, maxBatchEvents: 10 });
       const chains = Array.from({ length: 20 }, () => makeChain(stream('c'), 3));
       chains.push(makeChain(stream('c'), 25));
       await Promise.all(chains.map((events) => batched.ledger.append(events)));
-      // 3 appends of 3 per transaction, and the 25-event append alone.
-      expect(probe.transactions()).toBe(8);
+      // 3 appends of 3 per commit, and the 25-event append alone.
+      expect(probe.commits()).toBe(8);
       await batched.close();
     });
 
@@ -333,7 +345,7 @@ describePostgres('PostgreSQL ledger', () => {
       expect(((results[1] as PromiseRejectedResult).reason as CustodyError).code).toBe(
         'CUSTODY_LEDGER_CONFLICT',
       );
-      expect(probe.transactions()).toBe(1);
+      expect(probe.commits()).toBe(1);
       expect(await readAll(stores.ledger, { stream: badStream })).toEqual([]);
       expect(await readAll(stores.ledger, { stream: good1[0]!.stream })).toEqual(good1);
       expect(await readAll(stores.ledger, { stream: good2[0]!.stream })).toEqual(good2);
