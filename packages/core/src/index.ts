@@ -27,7 +27,13 @@ export { globToRegExp, matchesAny } from './glob.js';
 export type { IdKind, IdSource } from './ids.js';
 export { randomIds } from './ids.js';
 export { canonicalize, canonicalObject } from './ledger/canonical-json.js';
-export { envelopeJson, payloadCommitment, type SealerIdentity, StreamSealer, sealEvent } from './ledger/chain.js';
+export {
+  envelopeJson,
+  payloadCommitment,
+  type SealerIdentity,
+  StreamSealer,
+  sealEvent,
+} from './ledger/chain.js';
 export type { CheckpointSignature, LedgerCheckpoint } from './ledger/checkpoint.js';
 export {
   checkpointCount,
