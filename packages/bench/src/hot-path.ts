@@ -91,7 +91,7 @@ export async function measureHotPath(options: HotPathOptions): Promise<HotPathFi
   const payloadBytes = Buffer.byteLength(payloadJson);
   const figures: HotPathFigure[] = [];
   const add = (id: string, timing: Timing, note: string, unit = 'op') => {
-    const method = id === 'seal-write' ? 'per call' : 'rounds';
+    const method = id === 'seal-write' || id === 'hash-write' ? 'per call' : 'rounds';
     figures.push({ id, timing, method, unit, perSecond: 1e6 / timing.medianUs, note });
     collectGarbage();
   };
@@ -188,6 +188,35 @@ export async function measureHotPath(options: HotPathOptions): Promise<HotPathFi
       { iterations: 20_000, warmup: 2_000 },
     ),
     'real payloads, pre-encoded, one stream sealer, timed one write at a time like the gate',
+  );
+  // The SHA-256 digests a gated write cannot do without: each event's salted payload commitment
+  // and its envelope hash, and the input fingerprint behind the derived idempotency key.
+  const requested = writeEvents[0]!.payload as { tool: string; version: string; input: unknown };
+  const digestInputs = [
+    ...writeEvents.flatMap((event, i) => [`${event.salt}${writeJson[i]}`, envelopeJson(event)]),
+    `${requested.tool}\n${requested.version}\n${canonicalize(requested.input)}`,
+  ];
+  writeEvents.forEach((event, i) => {
+    if (
+      sha256Hex(digestInputs[2 * i]!) !== event.payloadHash ||
+      sha256Hex(digestInputs[2 * i + 1]!) !== event.hash
+    ) {
+      throw new Error(`[custody-bench] the digest inputs of ${event.type} do not reproduce its hashes`);
+    }
+  });
+  const digestBytes = digestInputs.reduce((sum, text) => sum + Buffer.byteLength(text), 0);
+  add(
+    'hash-write',
+    await timeEachCall(
+      `the ${digestInputs.length} SHA-256 digests of one gated write (${digestBytes} B)`,
+      () => {
+        let last = '';
+        for (const text of digestInputs) last = sha256Hex(text);
+        return last;
+      },
+      { iterations: 20_000, warmup: 2_000 },
+    ),
+    'payload commitment + envelope hash per event, and the input fingerprint: the floor of recording every step',
   );
 
   const policy = supportPolicy();

@@ -130,11 +130,15 @@ export function formatReport(report: BenchReport): string {
   const write = report.overheads[0];
   const peer = report.overheads[report.overheads.length - 1];
   const sealWrite = report.hotPath.figures.find((figure) => figure.id === 'seal-write');
+  const hashWrite = report.hotPath.figures.find((figure) => figure.id === 'hash-write');
   if (write && sealWrite && write.medianUs > 0) {
     const share = (sealWrite.timing.medianUs / write.medianUs) * 100;
     lines.push(
       `Sealing the 4 ledger events of one write takes ${us(sealWrite.timing.medianUs)} µs, ` +
-        `≈ ${share.toFixed(0)}% of the write gate's median overhead.`,
+        `≈ ${share.toFixed(0)}% of the write gate's median overhead` +
+        (hashWrite
+          ? `; the SHA-256 digests of one write alone take ${us(hashWrite.timing.medianUs)} µs.`
+          : '.'),
     );
   }
   if (write && peer && report.headlineRatio !== null) {
