@@ -1,12 +1,14 @@
 import { generateText, stepCountIs, tool } from 'ai';
 import { MockLanguageModelV3 } from 'ai/test';
-import { collectGarbage, type Timing, timeEachCall } from './measure.js';
+import { collectGarbage, medianRound, type Timing, timeEachCall } from './measure.js';
 import { createTicket, ticketDraftSchema, ticketDrafts } from './ticket-tools.js';
 
 /** Options of {@link measureAiSdkToolStep}. */
 export interface AiSdkToolStepOptions {
   iterations: number;
   warmup: number;
+  /** Rounds of both timings; the figures are the median round's (default 1). */
+  rounds?: number;
 }
 
 /** The peer's two timings; their difference is what one tool step costs it. */
@@ -15,6 +17,8 @@ export interface AiSdkToolStepFigures {
   readonly withoutTools: Timing;
   /** `generateText` whose mock model calls the tool, then answers with text: two steps. */
   readonly withTools: Timing;
+  /** Each round's median tool-step cost (with − without), in µs; the figures are the median round's. */
+  readonly roundToolStepsUs: readonly number[];
 }
 
 // The provider spec types, read off the mock (bench depends on `ai`, not on `@ai-sdk/provider`).
@@ -51,6 +55,15 @@ const hasToolResult = (options: LanguageModelV3CallOptions) =>
  * The same function the Custody benchmark gates does the work, with the same inputs.
  */
 export async function measureAiSdkToolStep(options: AiSdkToolStepOptions): Promise<AiSdkToolStepFigures> {
+  const rounds: Omit<AiSdkToolStepFigures, 'roundToolStepsUs'>[] = [];
+  for (let round = 0; round < (options.rounds ?? 1); round++) rounds.push(await measureRound(options));
+  const toolStep = (r: (typeof rounds)[number]) => r.withTools.medianUs - r.withoutTools.medianUs;
+  return { ...medianRound(rounds, toolStep), roundToolStepsUs: rounds.map(toolStep) };
+}
+
+async function measureRound(
+  options: AiSdkToolStepOptions,
+): Promise<Omit<AiSdkToolStepFigures, 'roundToolStepsUs'>> {
   const { iterations, warmup } = options;
   const drafts = ticketDrafts(warmup + iterations);
   const callAnswers = drafts.map((draft, i) => toolCallAnswer(JSON.stringify(draft), i));

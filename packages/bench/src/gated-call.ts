@@ -1,6 +1,6 @@
 import { createMemoryStores, createRuntime, type MemoryStores, type Run, type Runtime } from '@custody/core';
 import type { Policy } from '@custody/policy';
-import { collectGarbage, type Timing, timeEachCall } from './measure.js';
+import { collectGarbage, medianRound, type Timing, timeEachCall } from './measure.js';
 import { supportPolicy } from './support-policy.js';
 import {
   createTicket,
@@ -17,6 +17,8 @@ export interface GatedCallOptions {
   warmup: number;
   /** Calls per run: each batch gets a fresh runtime, memory stores and run, started untimed. */
   callsPerRun: number;
+  /** Rounds of all four timings; the figures are the median round's (default 1). */
+  rounds?: number;
 }
 
 /** Direct and gated timings of the write and the read tool, measured in one process. */
@@ -28,6 +30,8 @@ export interface GatedCallFigures {
   /** Ledger events one gated call writes. */
   readonly eventsPerWrite: number;
   readonly eventsPerRead: number;
+  /** Each round's median overheads (gated − direct), in µs; the figures above are the median round's. */
+  readonly roundOverheadsUs: { readonly write: readonly number[]; readonly read: readonly number[] };
 }
 
 /** A fresh runtime with memory stores and the support policy, and a run on it. */
@@ -56,6 +60,27 @@ export async function startSupportSession(policy: Policy): Promise<SupportSessio
  * and a read (no idempotency key). Uses whatever OpenTelemetry provider is registered globally.
  */
 export async function measureGatedCalls(options: GatedCallOptions): Promise<GatedCallFigures> {
+  const rounds: RoundFigures[] = [];
+  for (let round = 0; round < (options.rounds ?? 1); round++) rounds.push(await measureRound(options));
+  const writeOverhead = (r: RoundFigures) => r.gatedWrite.medianUs - r.directWrite.medianUs;
+  const readOverhead = (r: RoundFigures) => r.gatedRead.medianUs - r.directRead.medianUs;
+  // The write pair and the read pair each from their own median round.
+  const write = medianRound(rounds, writeOverhead);
+  const read = medianRound(rounds, readOverhead);
+  return {
+    directWrite: write.directWrite,
+    gatedWrite: write.gatedWrite,
+    directRead: read.directRead,
+    gatedRead: read.gatedRead,
+    eventsPerWrite: write.eventsPerWrite,
+    eventsPerRead: write.eventsPerRead,
+    roundOverheadsUs: { write: rounds.map(writeOverhead), read: rounds.map(readOverhead) },
+  };
+}
+
+type RoundFigures = Omit<GatedCallFigures, 'roundOverheadsUs'>;
+
+async function measureRound(options: GatedCallOptions): Promise<RoundFigures> {
   const { iterations, warmup, callsPerRun } = options;
   const policy = supportPolicy();
   const drafts = ticketDrafts(warmup + iterations);

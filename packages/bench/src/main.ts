@@ -20,6 +20,11 @@ const SETTINGS = {
   warmup: 5_000,
   /** A fresh runtime and run every this many gated calls (memory stays bounded, like real runs). */
   callsPerRun: 1_000,
+  /**
+   * Rounds of the gate's and the peer's timings; each figure is the median round's, so one slow
+   * or fast stretch of the machine does not decide the ratio.
+   */
+  rounds: 3,
   /** generateText calls per measurement (the peer). */
   peerIterations: 2_000,
   peerWarmup: 500,
@@ -59,7 +64,12 @@ const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 const started = Date.now();
 const loadAtStart = loadavg()[0] ?? 0;
 const gcBetweenPhases = collectGarbage();
-const gated = { iterations: SETTINGS.iterations, warmup: SETTINGS.warmup, callsPerRun: SETTINGS.callsPerRun };
+const gated = {
+  iterations: SETTINGS.iterations,
+  warmup: SETTINGS.warmup,
+  callsPerRun: SETTINGS.callsPerRun,
+  rounds: SETTINGS.rounds,
+};
 
 log('gated calls, no-op telemetry …');
 const noopTelemetry = await measureGatedCalls(gated);
@@ -73,6 +83,7 @@ log('AI SDK generateText, with and without a tool step …');
 const aiSdk = await measureAiSdkToolStep({
   iterations: SETTINGS.peerIterations,
   warmup: SETTINGS.peerWarmup,
+  rounds: SETTINGS.rounds,
 });
 collectGarbage();
 

@@ -139,3 +139,14 @@ function findCollector(): (() => void) | undefined {
     return undefined;
   }
 }
+
+/**
+ * Of several rounds, the one whose `overhead` is the median (the lower middle for an even count).
+ * One round can land on a slow or a fast stretch of a machine whose speed drifts; the median round
+ * is steadier, and its figures were still measured side by side.
+ */
+export function medianRound<T>(rounds: readonly T[], overhead: (round: T) => number): T {
+  if (rounds.length === 0) throw new RangeError('[custody-bench] medianRound needs at least one round');
+  const ordered = [...rounds].sort((a, b) => overhead(a) - overhead(b));
+  return ordered[(ordered.length - 1) >> 1]!;
+}

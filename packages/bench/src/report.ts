@@ -108,6 +108,10 @@ export function formatReport(report: BenchReport): string {
       ]),
     ),
     '',
+    `Median round of ${noop.roundOverheadsUs.write.length}; overheads per round (µs): ` +
+      `write gate ${roundList(noop.roundOverheadsUs.write)}, read gate ${roundList(noop.roundOverheadsUs.read)}, ` +
+      `with the SDK ${roundList(sdk.roundOverheadsUs.write)} / ${roundList(sdk.roundOverheadsUs.read)}, ` +
+      `AI SDK tool step ${roundList(aiSdk.roundToolStepsUs)}.`,
     `Ledger events per gated call: write ${noop.eventsPerWrite}, read ${noop.eventsPerRead}. ` +
       `Spans recorded by the SDK phase: ${sdk.spansRecorded.toLocaleString('en-US')}.`,
     '',
@@ -286,4 +290,8 @@ function table(headers: readonly string[], rows: readonly (readonly string[])[],
   return [format(headers), widths.map((width) => '─'.repeat(width)).join('  '), ...rows.map(format)]
     .map((line) => `  ${line}`)
     .join('\n');
+}
+
+function roundList(values: readonly number[]): string {
+  return values.map((value) => us(value)).join(', ');
 }
