@@ -75,6 +75,31 @@ function lacksOrder(keys: readonly string[]): boolean {
   return false;
 }
 
+// The checks both passes make, in one place so the two can never disagree on what is faithful JSON.
+
+function checkString(value: string): void {
+  if (!value.isWellFormed())
+    throw new Unrecordable('the string contains a lone UTF-16 surrogate', 'pass well-formed Unicode text');
+}
+
+function checkNumber(value: number): void {
+  if (!Number.isFinite(value))
+    throw new Unrecordable(`got ${value}`, 'JSON has no NaN or Infinity; use null or a string');
+}
+
+/** Throws unless `value` is a plain object (or has no prototype) not already being encoded above. */
+function checkObject(value: object, stack: readonly object[]): void {
+  if (stack.includes(value)) throw new Unrecordable('the value contains a cycle', 'pass a tree, not a graph');
+  if (Array.isArray(value)) return;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) {
+    throw new Unrecordable(
+      `got ${describeValue(value)}`,
+      'convert it to plain JSON first (for a Date, use toISOString())',
+    );
+  }
+}
+
 /** Sets a property as data, even `__proto__`, which plain assignment would treat as the prototype. */
 function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
   if (key === '__proto__')
@@ -90,22 +115,16 @@ function setOwn(target: Record<string, unknown>, key: string, value: unknown): v
 function inCanonicalOrder(value: unknown, stack: object[]): unknown {
   switch (typeof value) {
     case 'string':
-      if (!value.isWellFormed())
-        throw new Unrecordable(
-          'the string contains a lone UTF-16 surrogate',
-          'pass well-formed Unicode text',
-        );
+      checkString(value);
       return value;
     case 'number':
-      if (!Number.isFinite(value))
-        throw new Unrecordable(`got ${value}`, 'JSON has no NaN or Infinity; use null or a string');
+      checkNumber(value);
       return value;
     case 'boolean':
       return value;
     case 'object': {
       if (value === null) return null;
-      if (stack.includes(value))
-        throw new Unrecordable('the value contains a cycle', 'pass a tree, not a graph');
+      checkObject(value, stack);
       if (Array.isArray(value)) {
         stack.push(value);
         let copy: unknown[] | undefined;
@@ -127,13 +146,6 @@ function inCanonicalOrder(value: unknown, stack: object[]): unknown {
         stack.pop();
         return copy ?? value;
       }
-      const proto = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) {
-        throw new Unrecordable(
-          `got ${describeValue(value)}`,
-          'convert it to plain JSON first (for a Date, use toISOString())',
-        );
-      }
       stack.push(value);
       const record = value as Record<string, unknown>;
       const keys = Object.keys(record);
@@ -147,11 +159,7 @@ function inCanonicalOrder(value: unknown, stack: object[]): unknown {
         const key = keys[k]!;
         const item = record[key];
         try {
-          if (!key.isWellFormed())
-            throw new Unrecordable(
-              'the key contains a lone UTF-16 surrogate',
-              'pass well-formed Unicode text',
-            );
+          checkString(key);
           if (item === undefined) continue;
           const ordered = inCanonicalOrder(item, stack);
           if (copy === undefined && ordered !== item) {
@@ -179,8 +187,7 @@ function inCanonicalOrder(value: unknown, stack: object[]): unknown {
 }
 
 function encodeString(value: string): string {
-  if (!value.isWellFormed())
-    throw new Unrecordable('the string contains a lone UTF-16 surrogate', 'pass well-formed Unicode text');
+  checkString(value);
   return JSON.stringify(value);
 }
 
@@ -189,15 +196,13 @@ function encode(value: unknown, stack: object[]): string {
     case 'string':
       return encodeString(value);
     case 'number':
-      if (!Number.isFinite(value))
-        throw new Unrecordable(`got ${value}`, 'JSON has no NaN or Infinity; use null or a string');
+      checkNumber(value);
       return JSON.stringify(value);
     case 'boolean':
       return value ? 'true' : 'false';
     case 'object': {
       if (value === null) return 'null';
-      if (stack.includes(value))
-        throw new Unrecordable('the value contains a cycle', 'pass a tree, not a graph');
+      checkObject(value, stack);
       if (Array.isArray(value)) {
         stack.push(value);
         let out = '[';
@@ -215,25 +220,11 @@ function encode(value: unknown, stack: object[]): string {
         stack.pop();
         return out + ']';
       }
-      const proto = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) {
-        throw new Unrecordable(
-          `got ${describeValue(value)}`,
-          'convert it to plain JSON first (for a Date, use toISOString())',
-        );
-      }
       stack.push(value);
       const record = value as Record<string, unknown>;
       const keys = Object.keys(record);
       // Keys already in order (the common case for objects the runtime builds) skip the sort.
-      let sorted = true;
-      for (let i = 1; i < keys.length; i++) {
-        if (keys[i - 1]! > keys[i]!) {
-          sorted = false;
-          break;
-        }
-      }
-      if (!sorted) keys.sort();
+      if (lacksOrder(keys)) keys.sort();
       let out = '{';
       let first = true;
       for (const key of keys) {
