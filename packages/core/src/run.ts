@@ -8,11 +8,14 @@ import {
 } from '@opentelemetry/api';
 import type { z } from 'zod';
 import { computeActionDigest } from './action-digest.js';
+import { type CallInput, snapshotCallInput } from './call-input.js';
 import { attemptJson, decidedJson, okResultJson, requestedJson } from './call-payloads.js';
 import type { CallFailed, CallResult, InputIssue, ToolOutput } from './call-result.js';
 import type { ModelRequest, ModelResponse, RetrievedDocument, Retriever } from './doors.js';
 import { CustodyError, type CustodyErrorCode, describeValue, invalidArgument } from './errors.js';
+import { deepFreeze, frozenFromJson } from './frozen-snapshot.js';
 import { matchesAny } from './glob.js';
+import { findInputShapeProblem, type InputLimitProblem } from './input-limits.js';
 import { canonicalize } from './ledger/canonical-json.js';
 import { EventTypes } from './ledger/event.js';
 import type { EventRecorder } from './ledger/event-recorder.js';
@@ -28,6 +31,7 @@ import {
   scopeGranted,
 } from './principal.js';
 import type { RuntimeInternals } from './runtime-internals.js';
+import { maskSecretsInText } from './secret-text.js';
 import { CustodyAttributes, GenAiAttributes, GenAiOperations } from './telemetry/attributes.js';
 import type { AnyTool, ToolContext, VerifyOutcome } from './tool.js';
 
@@ -268,6 +272,10 @@ export class GatedRun implements Run {
     span.setAttribute(CustodyAttributes.toolEffect, tool.effect);
 
     // 2. Validate the input strictly. Nothing runs on invalid input.
+    const shapeProblem = findInputShapeProblem(rawInput, this.#rt.limits);
+    if (shapeProblem) {
+      return this.#rejectInput(callId, name, rawInput, 'CUSTODY_INPUT_INVALID', shapeProblem, spanId);
+    }
     const parsed: z.ZodSafeParseResult<unknown> = tool.input.safeParse(rawInput);
     if (!parsed.success) {
       const issues: InputIssue[] = parsed.error.issues.map((issue) => ({
@@ -287,41 +295,39 @@ export class GatedRun implements Run {
       await this.#flushQuietly();
       return { status: 'invalid', callId, tool: name, code: 'CUSTODY_INPUT_INVALID', message, issues };
     }
-    const input = parsed.data;
-    let inputJson: string;
+    // From here on every step sees one frozen snapshot of the validated input, never the caller's object.
+    let snapshot: CallInput;
     try {
-      inputJson = canonicalize(this.#rt.redact ? this.#rt.redact(input) : input);
+      snapshot = snapshotCallInput(parsed.data, { redaction: this.#rt.redaction, limits: this.#rt.limits });
     } catch (error) {
-      const message = `tool "${name}" input cannot be recorded: ${(error as Error).message}`;
-      this.#recordRawRequest(callId, name, rawInput, spanId);
-      rec.recordOwned(
-        EventTypes.inputRejected,
-        { callId, tool: name, code: 'CUSTODY_CANONICAL_INVALID', message, issues: [{ path: '', message }] },
+      const code: CustodyErrorCode =
+        CustodyError.isInstance(error) && error.code === 'CUSTODY_INPUT_INVALID'
+          ? 'CUSTODY_INPUT_INVALID'
+          : 'CUSTODY_CANONICAL_INVALID';
+      const what = code === 'CUSTODY_INPUT_INVALID' ? 'is too large' : 'cannot be recorded';
+      return this.#rejectInput(
+        callId,
+        name,
+        rawInput,
+        code,
+        { path: '', message: `${what}: ${(error as Error).message}` },
         spanId,
       );
-      await this.#flushQuietly();
-      return {
-        status: 'invalid',
-        callId,
-        tool: name,
-        code: 'CUSTODY_CANONICAL_INVALID',
-        message,
-        issues: [{ path: '', message }],
-      };
     }
+    const input = snapshot.value;
+    const inputJson = snapshot.recordedJson;
     const needsKey = tool.effect !== 'read' || options.idempotencyKey !== undefined;
-    const fingerprint = needsKey ? sha256Hex(`${name}\n${tool.version}\n${inputJson}`) : undefined;
+    const fingerprint = needsKey ? sha256Hex(`${name}\n${tool.version}\n${snapshot.boundJson}`) : undefined;
     const idempotencyKey = needsKey ? (options.idempotencyKey ?? `${this.runId}:${fingerprint}`) : undefined;
     // Encoded once, for every event of this call.
     const callIdJson = JSON.stringify(callId);
     const toolJson = JSON.stringify(name);
-    // The ledger keeps its own copy of the (redacted) input: the tool gets `input` and may change it.
     const requested: Record<string, unknown> = {
       callId,
       tool: name,
       version: tool.version,
       effect: tool.effect,
-      input: JSON.parse(inputJson),
+      input: snapshot.recorded,
     };
     if (idempotencyKey !== undefined) requested.idempotencyKey = idempotencyKey;
     rec.recordOwned(
@@ -391,7 +397,7 @@ export class GatedRun implements Run {
           spanId,
         );
       }
-      resource = { ...this.scope, ...stripUndefined(declared) } as ResourceScope;
+      resource = Object.freeze({ ...this.scope, ...stripUndefined(declared) }) as ResourceScope;
     }
 
     // 5. Policy.
@@ -439,7 +445,7 @@ export class GatedRun implements Run {
       };
     }
     if (decision.effect === 'require_approval') {
-      return this.#requestApproval(tool, input, resource, decision, callId, span, spanId);
+      return this.#requestApproval(tool, snapshot, resource, decision, callId, span, spanId);
     }
 
     // 6. Claim the idempotency key: a completed key returns its stored result, never executes again.
@@ -504,7 +510,7 @@ export class GatedRun implements Run {
     }
 
     // 7. Execute.
-    const context: ToolContext = {
+    const context: ToolContext = Object.freeze({
       signal: options.signal ?? NEVER_ABORTED,
       idempotencyKey,
       callId,
@@ -512,7 +518,7 @@ export class GatedRun implements Run {
       principal: this.principal,
       scope: resource,
       attempt: 1,
-    };
+    });
     const started = this.#rt.clock.now();
     rec.recordOwned(
       EventTypes.executionAttempt,
@@ -530,19 +536,19 @@ export class GatedRun implements Run {
     } catch (error) {
       const aborted = context.signal.aborted;
       const code: CustodyErrorCode = aborted ? 'CUSTODY_ABORTED' : 'CUSTODY_EXECUTION_FAILED';
-      const message = `tool "${name}" failed: ${errorMessage(error)}`;
-      return this.#finishFailed(
+      return this.#finishFailed({
         callId,
         name,
         code,
-        message,
-        !aborted,
-        error,
+        message: `tool "${name}" failed: ${errorMessage(error)}`,
+        retryable: !aborted,
+        cause: error,
         idempotencyKey,
         fingerprint,
         spanId,
         started,
-      );
+        secretsFrom: [input],
+      });
     }
 
     // 8. Validate the output, then verify writes.
@@ -551,21 +557,41 @@ export class GatedRun implements Run {
       const detail = outputParsed.error.issues
         .map((issue) => `${issue.path.map(String).join('.') || 'output'}: ${issue.message}`)
         .join('; ');
-      const message = `tool "${name}" returned output that does not match its schema (${detail}); it did run`;
-      return this.#finishFailed(
+      return this.#finishFailed({
         callId,
         name,
-        'CUSTODY_OUTPUT_INVALID',
-        message,
-        false,
-        undefined,
+        code: 'CUSTODY_OUTPUT_INVALID',
+        message: `tool "${name}" returned output that does not match its schema (${detail}); it did run`,
+        retryable: false,
+        cause: undefined,
         idempotencyKey,
         fingerprint,
         spanId,
         started,
-      );
+        secretsFrom: [input, rawOutput],
+      });
     }
-    const output = outputParsed.data;
+    // The output as recorded, frozen: verify and compensate see what the ledger will keep, and the
+    // tool's own object (which it may still hold) no longer matters.
+    let outputJson: string;
+    try {
+      outputJson = canonicalize(outputParsed.data);
+    } catch (error) {
+      return this.#finishFailed({
+        callId,
+        name,
+        code: 'CUSTODY_CANONICAL_INVALID',
+        message: `tool "${name}" ran, but its output cannot be recorded: ${errorMessage(error)}`,
+        retryable: false,
+        cause: error,
+        idempotencyKey,
+        fingerprint,
+        spanId,
+        started,
+        secretsFrom: [input],
+      });
+    }
+    const output = frozenFromJson(outputJson);
     let verification: { ok: boolean; details?: unknown } | undefined;
     if (tool.verify && tool.effect !== 'read') {
       verification = await this.#verify(tool, input, output, context, spanId);
@@ -579,53 +605,37 @@ export class GatedRun implements Run {
             : compensated
               ? '; the action was compensated'
               : '; compensation failed');
-        return this.#finishFailed(
+        return this.#finishFailed({
           callId,
           name,
-          'CUSTODY_VERIFY_MISMATCH',
+          code: 'CUSTODY_VERIFY_MISMATCH',
           message,
-          false,
-          undefined,
+          retryable: false,
+          cause: undefined,
           idempotencyKey,
           fingerprint,
           spanId,
           started,
-        );
+          secretsFrom: [input, output],
+        });
       }
     }
 
     // 9. Record the result and complete the idempotency record. The agent receives the output as
     // recorded (parsed back from its canonical JSON), so a replay, which can only answer with the
     // recording, hands it exactly the same value: same keys, same order.
-    let delivered: unknown;
-    let recordedOutput: unknown;
-    try {
-      const outputJson = canonicalize(output);
-      const recordedJson = this.#rt.redact ? canonicalize(this.#rt.redact(output)) : outputJson;
-      const durationMs = this.#rt.clock.now() - started;
-      recordedOutput = JSON.parse(recordedJson);
-      rec.recordOwned(
-        EventTypes.toolResult,
-        { callId, tool: name, status: 'ok', output: recordedOutput, durationMs },
-        spanId,
-        okResultJson(callIdJson, toolJson, durationMs, recordedJson),
-      );
-      delivered = JSON.parse(outputJson);
-    } catch (error) {
-      const message = `tool "${name}" ran, but its output cannot be recorded: ${errorMessage(error)}`;
-      return this.#finishFailed(
-        callId,
-        name,
-        'CUSTODY_CANONICAL_INVALID',
-        message,
-        false,
-        error,
-        idempotencyKey,
-        fingerprint,
-        spanId,
-        started,
-      );
-    }
+    const redaction = this.#rt.redaction;
+    const recordedOutput = redaction ? deepFreeze(redaction.mask(output)) : output;
+    const recordedJson = redaction ? canonicalize(recordedOutput) : outputJson;
+    const durationMs = this.#rt.clock.now() - started;
+    rec.recordOwned(
+      EventTypes.toolResult,
+      { callId, tool: name, status: 'ok', output: recordedOutput, durationMs },
+      spanId,
+      okResultJson(callIdJson, toolJson, durationMs, recordedJson),
+    );
+    // The agent's own copy: it may change it freely.
+    const delivered: unknown = JSON.parse(outputJson);
     if (idempotencyKey !== undefined && fingerprint !== undefined) {
       await this.#completeKey(
         callId,
@@ -634,7 +644,7 @@ export class GatedRun implements Run {
         fingerprint,
         {
           status: 'ok',
-          // The ledger's parsed (and redacted) copy: neither holder ever changes it.
+          // The ledger's frozen (and redacted) copy: nobody can change it.
           output: recordedOutput,
         },
         spanId,
@@ -679,11 +689,11 @@ export class GatedRun implements Run {
       return answer instanceof Promise
         ? answer.then(
             (decision) => this.#checkedDecision(decision),
-            (error) => this.#failedDecision(error),
+            (error) => this.#failedDecision(error, input),
           )
         : this.#checkedDecision(answer);
     } catch (error) {
-      return this.#failedDecision(error);
+      return this.#failedDecision(error, input);
     }
   }
 
@@ -694,38 +704,54 @@ export class GatedRun implements Run {
       ? decision
       : this.#failedDecision(
           new Error(`policy returned ${describeValue(decision?.effect ?? decision)} instead of a decision`),
+          undefined,
         );
   }
 
-  #failedDecision(error: unknown): PolicyDecision {
+  #failedDecision(error: unknown, input: unknown): PolicyDecision {
     const policy = this.#rt.policy;
+    const message = this.#maskText(errorMessage(error), [input]);
     return {
       effect: 'deny',
       policy: policy.ref,
       ruleIds: [],
-      reasons: [`policy ${policy.ref.id} failed to decide: ${errorMessage(error)}`],
-      errors: [{ ruleId: '(policy)', message: errorMessage(error) }],
+      reasons: [`policy ${policy.ref.id} failed to decide: ${message}`],
+      errors: [{ ruleId: '(policy)', message }],
     };
+  }
+
+  /**
+   * Error text with secrets masked: the values the redaction policy masks inside `values`
+   * wherever they occur, and secrets in the shapes text gives them (headers, query strings,
+   * bearer tokens, URL passwords) always.
+   */
+  #maskText(text: string, values: readonly unknown[]): string {
+    const redaction = this.#rt.redaction;
+    const secrets = redaction ? values.flatMap((value) => redaction.secretsIn(value)) : [];
+    return maskSecretsInText(
+      text,
+      secrets,
+      redaction ? { keys: redaction.keys, replacement: redaction.replacement } : {},
+    );
   }
 
   async #requestApproval(
     tool: AnyTool,
-    input: unknown,
+    input: CallInput,
     resource: ResourceScope,
     decision: PolicyDecision,
     callId: string,
     span: Span,
     spanId: string,
   ): Promise<CallResult> {
-    // What is stored and approved is the input as recorded: secrets masked by the redaction policy.
-    const recordedInput = this.#rt.redact ? this.#rt.redact(input) : input;
+    // The digest binds masked values through their keyed hashes; the request stores them masked.
     const digest = computeActionDigest({
       principal: this.principal,
       onBehalfOf: this.onBehalfOf,
       agent: this.agent,
       tool,
       resource,
-      input: recordedInput,
+      input: input.bound,
       policy: decision.policy,
     });
     const now = this.#rt.clock.now();
@@ -741,7 +767,7 @@ export class GatedRun implements Run {
         runId: this.runId,
         callId,
         tool: { name: tool.name, version: tool.version },
-        input: recordedInput,
+        input: input.recorded,
         resource,
         requestedBy: this.#actorRef,
         onBehalfOf: this.onBehalfOf ? principalRef(this.onBehalfOf) : null,
@@ -840,18 +866,27 @@ export class GatedRun implements Run {
     );
   }
 
-  async #finishFailed(
-    callId: string,
-    name: string,
-    code: CustodyErrorCode,
-    message: string,
-    retryable: boolean,
-    cause: unknown,
-    idempotencyKey: string | undefined,
-    fingerprint: string | undefined,
-    spanId: string,
-    started: number,
-  ): Promise<CallFailed> {
+  /**
+   * The tool ran and the call failed: records the failure, keeps it under the idempotency key and
+   * answers `failed`. The message and the error's text are masked first (`secretsFrom` holds the
+   * values whose masked fields must not reappear in words).
+   */
+  async #finishFailed(failure: {
+    callId: string;
+    name: string;
+    code: CustodyErrorCode;
+    message: string;
+    retryable: boolean;
+    cause: unknown;
+    idempotencyKey: string | undefined;
+    fingerprint: string | undefined;
+    spanId: string;
+    started: number;
+    secretsFrom: readonly unknown[];
+  }): Promise<CallFailed> {
+    const { callId, name, code, retryable, cause, idempotencyKey, fingerprint, spanId, started } = failure;
+    const mask = (text: string) => this.#maskText(text, failure.secretsFrom);
+    const message = mask(failure.message);
     this.#recorder.recordOwned(
       EventTypes.toolResult,
       {
@@ -861,7 +896,7 @@ export class GatedRun implements Run {
         code,
         message,
         executed: true,
-        error: cause === undefined ? undefined : errorRecord(cause),
+        error: cause === undefined ? undefined : errorRecord(cause, mask),
         durationMs: this.#rt.clock.now() - started,
       },
       spanId,
@@ -890,7 +925,7 @@ export class GatedRun implements Run {
     error: unknown,
     spanId: string,
   ): Promise<CallFailed> {
-    const message = `tool "${name}" did not run: ${what}`;
+    const message = this.#maskText(`tool "${name}" did not run: ${what}`, []);
     this.#recorder.recordOwned(
       EventTypes.toolResult,
       { callId, tool: name, status: 'failed', code: 'CUSTODY_STORE_ERROR', message, executed: false },
@@ -925,7 +960,13 @@ export class GatedRun implements Run {
     } catch (error) {
       this.#recorder.recordOwned(
         EventTypes.idempotencyStoreFailed,
-        { callId, tool: name, key, leaseMs: this.#rt.idempotencyLeaseMs, error: errorMessage(error) },
+        {
+          callId,
+          tool: name,
+          key,
+          leaseMs: this.#rt.idempotencyLeaseMs,
+          error: this.#maskText(errorMessage(error), []),
+        },
         spanId,
       );
     }
@@ -944,7 +985,7 @@ export class GatedRun implements Run {
       outcome =
         typeof answer === 'boolean' ? { ok: answer } : { ok: answer.ok === true, details: answer.details };
     } catch (error) {
-      outcome = { ok: false, details: { error: errorMessage(error) } };
+      outcome = { ok: false, details: { error: this.#maskText(errorMessage(error), [input, output]) } };
     }
     try {
       this.#recorder.record(
@@ -986,7 +1027,12 @@ export class GatedRun implements Run {
     } catch (error) {
       this.#recorder.recordOwned(
         EventTypes.compensation,
-        { callId: context.callId, tool: tool.name, ok: false, error: errorMessage(error) },
+        {
+          callId: context.callId,
+          tool: tool.name,
+          ok: false,
+          error: this.#maskText(errorMessage(error), [input, output]),
+        },
         spanId,
       );
       return false;
@@ -1005,6 +1051,40 @@ export class GatedRun implements Run {
     return { status: 'denied', callId, tool: name, code, reason };
   }
 
+  /**
+   * Answers `invalid` for an input refused before validation could finish (too deep, circular, too
+   * large, not recordable): records the request without the input when the input itself is the
+   * problem, and the reason.
+   */
+  async #rejectInput(
+    callId: string,
+    name: string,
+    rawInput: unknown,
+    code: 'CUSTODY_INPUT_INVALID' | 'CUSTODY_CANONICAL_INVALID',
+    problem: InputLimitProblem,
+    spanId: string,
+  ): Promise<CallResult> {
+    const message = this.#maskText(`tool "${name}" input ${problem.message}`, []);
+    const issues: InputIssue[] = [{ path: problem.path, message }];
+    if (code === 'CUSTODY_INPUT_INVALID' && problem.path !== '') {
+      // Too deep or circular: walking it again to record it is what must not happen.
+      this.#recorder.recordOwned(
+        EventTypes.toolRequested,
+        { callId, tool: name, input: null, inputUnrecordable: message },
+        spanId,
+      );
+    } else {
+      this.#recordRawRequest(callId, name, rawInput, spanId);
+    }
+    this.#recorder.recordOwned(
+      EventTypes.inputRejected,
+      { callId, tool: name, code, message, issues },
+      spanId,
+    );
+    await this.#flushQuietly();
+    return { status: 'invalid', callId, tool: name, code, message, issues };
+  }
+
   /** Records what the agent asked for even when it is not valid or not recordable as given. */
   #recordRawRequest(callId: string, name: string, rawInput: unknown, spanId: string): void {
     try {
@@ -1012,7 +1092,7 @@ export class GatedRun implements Run {
     } catch (error) {
       this.#recorder.recordOwned(
         EventTypes.toolRequested,
-        { callId, tool: name, input: null, inputUnrecordable: errorMessage(error) },
+        { callId, tool: name, input: null, inputUnrecordable: this.#maskText(errorMessage(error), []) },
         spanId,
       );
     }
@@ -1045,6 +1125,17 @@ export class GatedRun implements Run {
         'run.model was called but the runtime has no model provider: pass `model` to createRuntime',
       );
     }
+    // The request as recorded, frozen: the provider is sent exactly what the ledger keeps.
+    let sent: ModelRequest;
+    try {
+      sent = frozenFromJson(canonicalize(request));
+    } catch (error) {
+      throw new CustodyError(
+        'CUSTODY_CANONICAL_INVALID',
+        `run.model request cannot be recorded, so it was not sent: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
     const callId = this.#rt.ids.next('model');
     const span = this.#rt.tracer.startSpan(
       `${GenAiOperations.chat} ${request.model}`,
@@ -1064,7 +1155,7 @@ export class GatedRun implements Run {
     const started = this.#rt.clock.now();
     try {
       const response = await otelContext.with(trace.setSpan(this.#context, span), () =>
-        provider(request, { role, runId: this.runId, signal: options.signal ?? NEVER_ABORTED }),
+        provider(sent, { role, runId: this.runId, signal: options.signal ?? NEVER_ABORTED }),
       );
       if (response.model) span.setAttribute(GenAiAttributes.responseModel, response.model);
       if (response.usage?.inputTokens !== undefined)
@@ -1075,17 +1166,24 @@ export class GatedRun implements Run {
       const delivered = JSON.parse(canonicalize(response)) as ModelResponse;
       this.#recorder.record(
         EventTypes.modelCalled,
-        { callId, role, request, response: delivered, durationMs: this.#rt.clock.now() - started },
+        { callId, role, request: sent, response: delivered, durationMs: this.#rt.clock.now() - started },
         spanId,
       );
       await this.#recorder.flush();
       return delivered;
     } catch (error) {
-      span.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(error) });
+      const mask = (text: string) => this.#maskText(text, [sent]);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: mask(errorMessage(error)) });
       if (!CustodyError.isInstance(error) || error.code !== 'CUSTODY_CANONICAL_INVALID') {
         this.#recorder.record(
           EventTypes.modelCalled,
-          { callId, role, request, error: errorRecord(error), durationMs: this.#rt.clock.now() - started },
+          {
+            callId,
+            role,
+            request: sent,
+            error: errorRecord(error, mask),
+            durationMs: this.#rt.clock.now() - started,
+          },
           spanId,
         );
         await this.#flushQuietly();
@@ -1353,15 +1451,20 @@ function errorMessage(error: unknown): string {
   return typeof error === 'string' ? error : describeValue(error);
 }
 
-function errorRecord(error: unknown): { name: string; message: string; code?: string } {
-  if (CustodyError.isInstance(error)) return { name: error.name, message: error.message, code: error.code };
+/** What the ledger keeps of an error: its name, its code, and its message masked by `mask`. */
+function errorRecord(
+  error: unknown,
+  mask: (text: string) => string,
+): { name: string; message: string; code?: string } {
+  if (CustodyError.isInstance(error))
+    return { name: error.name, message: mask(error.message), code: error.code };
   if (error instanceof Error) {
     const code = (error as { code?: unknown }).code;
     return typeof code === 'string'
-      ? { name: error.name, message: error.message, code }
-      : { name: error.name, message: error.message };
+      ? { name: error.name, message: mask(error.message), code }
+      : { name: error.name, message: mask(error.message) };
   }
-  return { name: 'NonError', message: errorMessage(error) };
+  return { name: 'NonError', message: mask(errorMessage(error)) };
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -2,7 +2,8 @@ import type { Tracer } from '@opentelemetry/api';
 import type { Clock } from './clock.js';
 import type { ModelProvider } from './doors.js';
 import type { IdSource } from './ids.js';
-import type { Redactor } from './ledger/redaction-policy.js';
+import type { ResolvedInputLimits } from './input-limits.js';
+import type { Redaction, Redactor } from './ledger/redaction-policy.js';
 import type { ModeTable } from './mode.js';
 import type { PolicyEngine } from './policy.js';
 import type { RuntimeStores } from './stores/stores.js';
@@ -23,6 +24,9 @@ export interface RuntimeInternals {
   readonly idempotencyTtlMs: number;
   /** Masks secrets before anything is stored; undefined when no redaction policy is set. */
   readonly redact: Redactor | undefined;
+  /** The redaction policy at work (masking, keyed hashes, secrets for text); undefined without one. */
+  readonly redaction: Redaction | undefined;
+  readonly limits: ResolvedInputLimits;
   toolNames(): string;
   inputSchema(tool: AnyTool): unknown;
 }

@@ -3,11 +3,13 @@ import { z } from 'zod';
 import { type Clock, systemClock } from './clock.js';
 import type { ModelProvider } from './doors.js';
 import { describeValue, invalidArgument } from './errors.js';
+import { frozenFromJson } from './frozen-snapshot.js';
 import { type IdSource, randomIds } from './ids.js';
+import { type InputLimits, resolveInputLimits } from './input-limits.js';
 import { canonicalize } from './ledger/canonical-json.js';
 import { EventTypes } from './ledger/event.js';
 import { EventRecorder } from './ledger/event-recorder.js';
-import { createRedactor, type RedactionPolicy } from './ledger/redaction-policy.js';
+import { createRedaction, type RedactionPolicy } from './ledger/redaction-policy.js';
 import { appendToSharedStream } from './ledger/stream-writer.js';
 import { assertMode, type Mode, ModeTable, type ModeTarget } from './mode.js';
 import type { PolicyEngine } from './policy.js';
@@ -46,6 +48,8 @@ export interface RuntimeOptions {
    * results): secrets are never written. Pass `{}` for a sensible default list.
    */
   redaction?: RedactionPolicy;
+  /** How large an input a call takes (nesting depth, canonical size); past them a call is `invalid`. */
+  limits?: InputLimits;
   /** How long an approval request stays open. Default 24 hours. */
   approvalTtlMs?: number;
   idempotency?: {
@@ -129,7 +133,9 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const ids = options.ids ?? randomIds;
   const tracer = options.tracer ?? trace.getTracer('@custody/core', '0.1.0');
   const modes = new ModeTable();
-  const redact = options.redaction === undefined ? undefined : createRedactor(options.redaction);
+  const redaction = options.redaction === undefined ? undefined : createRedaction(options.redaction);
+  const redact = redaction?.mask;
+  const limits = resolveInputLimits(options.limits);
   const schemaCache = new WeakMap<AnyTool, unknown>();
   const toolNames = [...tools.keys()].sort().join(', ') || 'none';
   let catalogSnapshot: ToolCatalogEntry[] | undefined;
@@ -151,6 +157,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     idempotencyLeaseMs: positive(options.idempotency?.leaseMs, 5 * 60 * 1000, 'idempotency.leaseMs'),
     idempotencyTtlMs: positive(options.idempotency?.ttlMs, DAY_MS, 'idempotency.ttlMs'),
     redact,
+    redaction,
+    limits,
     toolNames: () => toolNames,
     inputSchema(tool) {
       if (!schemaCache.has(tool))
@@ -220,9 +228,10 @@ export function createRuntime(options: RuntimeOptions): Runtime {
           : assertPrincipal(runOptions.onBehalfOf, 'startRun onBehalfOf');
       const agent = assertAgent(runOptions.agent);
       const scope = assertScope(runOptions.scope);
-      const metadata = runOptions.metadata ?? {};
+      let metadata: Readonly<Record<string, unknown>>;
       try {
-        canonicalize(metadata);
+        // A frozen copy: the policy sees what run.started records, whatever the caller changes later.
+        metadata = frozenFromJson(canonicalize(runOptions.metadata ?? {}));
       } catch (error) {
         throw invalidArgument(`startRun metadata must be plain JSON: ${(error as Error).message}`);
       }
