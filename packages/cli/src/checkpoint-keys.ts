@@ -24,29 +24,31 @@ export function checkKeyId(keyId: string | undefined, flag = '--key-id'): string
 }
 
 /**
- * Reads each `--key` of verify: `<keyId>=<public.pem>`, or a bare path whose key id comes from
- * `--key-id` (or later from the checkpoints). A value that names an existing file is a path even
- * if it contains `=`. Every file is read and checked to be an Ed25519 key now, before anything is
- * opened; a private key is accepted (its public half is used) with a warning.
+ * Reads each `--key` of verify (or, with `flag`, each `--operator-key`): `<keyId>=<public.pem>`,
+ * or a bare path whose key id comes from `--key-id` (or later from what was signed). A value that
+ * names an existing file is a path even if it contains `=`. Every file is read and checked to be
+ * an Ed25519 key now, before anything is opened; a private key is accepted (its public half is
+ * used) with a warning.
  */
 export function readTrustedKeys(
   values: readonly string[],
   keyIdFlag: string | undefined,
   warn: (message: string) => void,
+  flag = '--key',
 ): TrustedKeyFlag[] {
   checkKeyId(keyIdFlag);
   const keys = values.map((value) => {
     const split = value.indexOf('=');
     const bare = split <= 0 || fileExists(value);
-    const keyId = bare ? undefined : checkKeyId(value.slice(0, split), '--key <keyId>=<pub.pem>');
+    const keyId = bare ? undefined : checkKeyId(value.slice(0, split), `${flag} <keyId>=<pub.pem>`);
     const path = bare ? value : value.slice(split + 1);
-    if (path === '') throw new UsageError(`--key ${value} names no file: use --key <keyId>=<public.pem>`);
-    return { keyId, path, key: readPublicKey(path, warn) };
+    if (path === '') throw new UsageError(`${flag} ${value} names no file: use ${flag} <keyId>=<public.pem>`);
+    return { keyId, path, key: readPublicKey(path, warn, flag) };
   });
   const bare = keys.filter((key) => key.keyId === undefined);
   if (bare.length > 1) {
     throw new UsageError(
-      `${bare.length} --key values are bare paths; name each key: --key <keyId>=<public.pem>`,
+      `${bare.length} ${flag} values are bare paths; name each key: ${flag} <keyId>=<public.pem>`,
     );
   }
   if (keyIdFlag !== undefined) {
@@ -59,12 +61,15 @@ export function readTrustedKeys(
 }
 
 /**
- * Gives a bare `--key` path the key id of the checkpoints when they were all signed with one key.
- * With no signed checkpoint any id will do: verification then reports the missing signature.
+ * Gives a bare `--key` path the key id of the checkpoints (or, with `signed` and `flag`, of the
+ * operator records) when they were all signed with one key. With nothing signed any id will do:
+ * verification then reports the missing signature.
  */
 export function resolveKeyIds(
   keys: readonly TrustedKeyFlag[],
   signedKeyIds: readonly string[],
+  signed = 'checkpoints',
+  flag = '--key',
 ): Record<string, KeyObject> {
   const trusted: Record<string, KeyObject> = {};
   for (const key of keys) {
@@ -72,13 +77,13 @@ export function resolveKeyIds(
     if (keyId === undefined) {
       if (signedKeyIds.length > 1) {
         throw new UsageError(
-          `the checkpoints are signed with ${signedKeyIds.length} keys (${signedKeyIds.join(', ')}): ` +
-            `say which one ${key.path} is, with --key <keyId>=${key.path} or --key-id <keyId>`,
+          `the ${signed} are signed with ${signedKeyIds.length} keys (${signedKeyIds.join(', ')}): ` +
+            `say which one ${key.path} is, with ${flag} <keyId>=${key.path}${flag === '--key' ? ' or --key-id <keyId>' : ''}`,
         );
       }
-      keyId = signedKeyIds[0] ?? '(no signed checkpoint)';
+      keyId = signedKeyIds[0] ?? `(no signed ${signed})`;
     }
-    if (trusted[keyId] !== undefined) throw new UsageError(`--key ${keyId} is given twice`);
+    if (trusted[keyId] !== undefined) throw new UsageError(`${flag} ${keyId} is given twice`);
     trusted[keyId] = key.key;
   }
   return trusted;
@@ -105,24 +110,24 @@ function readPem(path: string, flag: string): string {
   }
 }
 
-function readPublicKey(path: string, warn: (message: string) => void): KeyObject {
-  const pem = readPem(path, '--key');
+function readPublicKey(path: string, warn: (message: string) => void, flag: string): KeyObject {
+  const pem = readPem(path, flag);
   let key: KeyObject;
   try {
     key = createPublicKey(pem);
   } catch {
     throw new UsageError(
-      `--key ${path} is not a PEM public key; give the public.pem written by custody keygen`,
+      `${flag} ${path} is not a PEM public key; give the public.pem written by custody keygen`,
     );
   }
   if (key.asymmetricKeyType !== 'ed25519') {
     throw new UsageError(
-      `--key ${path} is a ${key.asymmetricKeyType} key; checkpoints are signed with Ed25519`,
+      `${flag} ${path} is a ${key.asymmetricKeyType} key; checkpoints and operator records are signed with Ed25519`,
     );
   }
   if (/PRIVATE KEY/.test(pem)) {
     warn(
-      `--key ${path} is a private key; verifying needs only the public key (public.pem): keep the private one with the signer`,
+      `${flag} ${path} is a private key; verifying needs only the public key (public.pem): keep the private one with the signer`,
     );
   }
   return key;

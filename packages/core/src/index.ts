@@ -26,6 +26,7 @@ export { CustodyError, describeValue, invalidArgument } from './errors.js';
 export { globToRegExp, matchesAny } from './glob.js';
 export type { IdKind, IdSource } from './ids.js';
 export { randomIds } from './ids.js';
+export type { InputLimits } from './input-limits.js';
 export { canonicalize, canonicalObject } from './ledger/canonical-json.js';
 export {
   envelopeJson,
@@ -42,8 +43,19 @@ export {
   createCheckpoint,
   signCheckpoint,
 } from './ledger/checkpoint.js';
+export type { UncoveredEvents } from './ledger/checkpoint-coverage.js';
+export { countUncovered } from './ledger/checkpoint-coverage.js';
 export type { CheckpointKeys, CheckpointSigner } from './ledger/checkpoint-signer.js';
 export { createEd25519Signer, verifyEd25519 } from './ledger/checkpoint-signer.js';
+export type { HoldsInForce } from './ledger/deletion-guards.js';
+export {
+  checkPayloadErasure,
+  checkStreamDeletion,
+  holdsInForce,
+  isHeld,
+  pruneRecordNamesHead,
+  redactionRecordNamesEvent,
+} from './ledger/deletion-guards.js';
 export type { ChainHead, EventDraft, EventType, LedgerEvent } from './ledger/event.js';
 export { EventTypes, GENESIS_HASH, LEDGER_SCHEMA_VERSION } from './ledger/event.js';
 export { sha256Hex } from './ledger/hash.js';
@@ -51,11 +63,26 @@ export type { ExportResult, Ledger, LedgerActionRequest, LedgerOptions } from '.
 export { createLedger } from './ledger/ledger.js';
 export type { LedgerExportHeader, ParsedLedgerExport } from './ledger/ledger-export.js';
 export { CSV_COLUMNS, csvCell, csvLines, jsonlLines, parseJsonlExport } from './ledger/ledger-export.js';
+export type { LedgerVerifyOptions } from './ledger/ledger-verify-options.js';
 export { merkleRoot } from './ledger/merkle.js';
+export type {
+  OperatorAuthority,
+  OperatorAuthorityProblem,
+  OperatorRecordEnvelope,
+} from './ledger/operator-record.js';
+export {
+  checkOperatorAuthority,
+  OPERATOR_RECORD_PURPOSE,
+  OPERATOR_RECORD_TYPES,
+  operatorRecordMessage,
+  signOperatorPayload,
+} from './ledger/operator-record.js';
+export type { PrunedStream } from './ledger/pruned-stream.js';
 export type { RedactionPolicy, Redactor } from './ledger/redaction-policy.js';
 export { createRedactor, DEFAULT_REDACTED_KEYS } from './ledger/redaction-policy.js';
 export type {
   LedgerProblem,
+  LedgerProblemCheckpoint,
   LedgerProblemCode,
   LedgerProblemKind,
   LedgerVerification,
@@ -78,6 +105,8 @@ export type { CallOptions, Run, RunOutcome, VisibleTool } from './run.js';
 export { listVisibleTools, outputOrThrow } from './run.js';
 export type { Runtime, RuntimeOptions, StartRunOptions } from './runtime.js';
 export { createRuntime } from './runtime.js';
+export type { TextMaskOptions } from './secret-text.js';
+export { maskSecretsInText } from './secret-text.js';
 export type {
   ApprovalQuery,
   ApprovalRequest,

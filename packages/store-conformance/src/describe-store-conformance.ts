@@ -7,6 +7,7 @@ import { ledgerCheckpointChecks } from './ledger-checkpoint-checks.js';
 import { ledgerAppendSyncChecks, ledgerChecks } from './ledger-checks.js';
 import { ledgerDurabilityChecks } from './ledger-durability-checks.js';
 import { ledgerErasureChecks } from './ledger-erasure-checks.js';
+import { ledgerGuardChecks } from './ledger-guard-checks.js';
 import { ledgerQueryChecks } from './ledger-query-checks.js';
 import { ledgerRetentionChecks } from './ledger-retention-checks.js';
 
@@ -21,7 +22,10 @@ import { ledgerRetentionChecks } from './ledger-retention-checks.js';
  * fidelity checked with `verifyLedger`, every `LedgerQuery` filter (`outcome` once core's
  * `matchesLedgerQuery` has it), cursor pagination, and the optional `erasePayload`, `heads`,
  * `appendCheckpoint`, `listCheckpoints` and `deleteStreams`, with core's `createLedger().prune`
- * and legal holds end to end), the idempotency store (claim, in progress, conflict, completion,
+ * and legal holds end to end; the guards where a deletion happens — `deleteStreams` and
+ * `erasePayload` refuse a held run or tenant (`CUSTODY_LEGAL_HOLD`) and anything no
+ * `ledger.pruned` / `ledger.redacted` record names (`CUSTODY_STORE_ERROR`), and records forged
+ * around them are caught by `verifyLedger` with the keys), the idempotency store (claim, in progress, conflict, completion,
  * lease and ttl expiry, release, tenant scoping) and the approval store (create, get, list,
  * duplicate ids, isolation from caller mutation), plus durability across `reopen()`.
  *
@@ -65,6 +69,7 @@ export function describeStoreConformance(name: string, options: StoreConformance
     ledgerErasureChecks(check);
     ledgerCheckpointChecks(check);
     ledgerRetentionChecks(check);
+    ledgerGuardChecks(check);
     ledgerDurabilityChecks(check);
     idempotencyChecks(check);
     approvalChecks(check);

@@ -2,25 +2,16 @@ import { eventToolName, type LedgerEvent, matchesLedgerQuery, readAll } from '@c
 import { expect } from 'vitest';
 import { expectSameEvents, expectStream, expectVerifies } from './assertions.js';
 import type { CheckContext, DefineCheck } from './conformance-harness.js';
+import { appendRedactionRecord } from './operator-records.js';
 
 /**
  * Redacts `target` the way core's `createLedger().redact` does: first a `ledger.redacted` record in
- * the same stream (verification requires one for every erased payload), then `erasePayload`.
+ * the same stream naming it and its payload hash (unsigned: stores check no signature, and
+ * verification without keys requires only the record), then `erasePayload`.
  * Returns the record.
  */
 export async function redact(c: CheckContext, target: LedgerEvent): Promise<LedgerEvent> {
-  const record = c.events.next(target.stream, {
-    type: 'ledger.redacted',
-    actor: 'user:dpo@example.com',
-    payload: {
-      eventId: target.id,
-      eventType: target.type,
-      payloadHash: target.payloadHash,
-      reason: 'erasure request #42',
-      requestedBy: 'user:dpo@example.com',
-    },
-  });
-  await c.ledger.append([record]);
+  const record = await appendRedactionRecord(c, target);
   expect(await c.ledger.erasePayload!(target.id), `erasePayload(${target.id})`).toBe(true);
   return record;
 }

@@ -3,6 +3,7 @@ import { expect } from 'vitest';
 import { expectSameEvents, expectStream, expectVerifies } from './assertions.js';
 import type { CheckContext, DefineCheck } from './conformance-harness.js';
 import { conformanceSigner, expectCustodyError } from './fixtures.js';
+import { appendPruneRecord } from './operator-records.js';
 
 const REQUEST = { requestedBy: 'service:retention', reason: 'conformance: 30-day retention' };
 /** The operator-side clock: after every event the checks write. */
@@ -58,15 +59,18 @@ export function ledgerRetentionChecks(check: DefineCheck): void {
       ['ledger', 'deleteStreams'],
       async (c) => {
         const { a, b, c: cs } = await seedThree(c);
+        const record = await appendPruneRecord(c, [a.at(-1)!, cs.at(-1)!]);
         expect(await c.ledger.deleteStreams!([a[0]!.stream, cs[0]!.stream]), 'events deleted').toBe(6);
         const rest = await readAll(c.ledger);
-        expectSameEvents(rest, b, 'read() after deleteStreams');
+        expectSameEvents(rest, [...b, record], 'read() after deleteStreams');
         expectVerifies(rest, 'what is left');
         expect(await c.ledger.head(a[0]!.stream), 'head() of a deleted stream').toBeUndefined();
         expect(await c.ledger.head(cs[0]!.stream), 'head() of a deleted stream').toBeUndefined();
         await expectStream(c.ledger, b[0]!.stream, b, 'the stream that was kept');
         if (c.ledger.heads) {
-          expect(await c.ledger.heads(), 'heads() after deleteStreams').toEqual(createCheckpoint(b).heads);
+          expect(await c.ledger.heads(), 'heads() after deleteStreams').toEqual(
+            createCheckpoint([...b, record]).heads,
+          );
         }
         expect(await readAll(c.ledger, { runId: a[0]!.runId! }), 'read({ runId }) of a deleted run').toEqual(
           [],
@@ -81,11 +85,12 @@ export function ledgerRetentionChecks(check: DefineCheck): void {
         const { a, b, c: cs } = await seedThree(c);
         expect(await c.ledger.deleteStreams!([]), 'deleteStreams([])').toBe(0);
         expect(await c.ledger.deleteStreams!([c.events.stream('nope')]), 'an unknown stream').toBe(0);
+        const record = await appendPruneRecord(c, [b.at(-1)!]);
         expect(
           await c.ledger.deleteStreams!([b[0]!.stream, b[0]!.stream, c.events.stream('nope')]),
           'a repeated name and an unknown one',
         ).toBe(3);
-        expectSameEvents(await readAll(c.ledger), [...a, ...cs].sort(byTs), 'the rest');
+        expectSameEvents(await readAll(c.ledger), [...a, ...cs, record].sort(byTs), 'the rest');
         // The streams whose names share a prefix with a deleted one are untouched.
         expect(await c.ledger.deleteStreams!([a[0]!.stream.slice(0, -1)]), 'a prefix of a name').toBe(0);
       },
@@ -98,6 +103,7 @@ export function ledgerRetentionChecks(check: DefineCheck): void {
         const { a, b } = await seedThree(c);
         const checkpoint = createCheckpoint([...a, ...b], { createdAt: '2030-01-01T00:05:00.000Z' });
         await c.ledger.appendCheckpoint?.(checkpoint);
+        await appendPruneRecord(c, [a.at(-1)!]);
         await c.ledger.deleteStreams!([a[0]!.stream]);
         const next = c.events.next(b[0]!.stream);
         await c.ledger.append([next]);
@@ -117,9 +123,10 @@ export function ledgerRetentionChecks(check: DefineCheck): void {
 
     check('deleted streams stay deleted after a reopen', ['ledger', 'deleteStreams', 'reopen'], async (c) => {
       const { a, b, c: cs } = await seedThree(c);
+      const record = await appendPruneRecord(c, [b.at(-1)!]);
       await c.ledger.deleteStreams!([b[0]!.stream]);
       await c.reopen();
-      expectSameEvents(await readAll(c.ledger), [...a, ...cs].sort(byTs), 'after reopen');
+      expectSameEvents(await readAll(c.ledger), [...a, ...cs, record].sort(byTs), 'after reopen');
       expect(await c.ledger.head(b[0]!.stream)).toBeUndefined();
     });
 
@@ -157,6 +164,9 @@ export function ledgerRetentionChecks(check: DefineCheck): void {
           actor: REQUEST.requestedBy,
           payload: { before: CUTOFF, reason: REQUEST.reason, requestedBy: REQUEST.requestedBy },
         });
+        expect(record!.payload, 'the record is signed').toMatchObject({
+          authority: { keyId: signer.keyId, algorithm: 'ed25519' },
+        });
         const named = (record!.payload as { streams: { stream: string; seq: number; hash: string }[] })
           .streams;
         expect(
@@ -168,6 +178,7 @@ export function ledgerRetentionChecks(check: DefineCheck): void {
             seq: events.at(-1)!.seq,
             hash: events.at(-1)!.hash,
             events: events.length,
+            heads: [{ seq: events.at(-1)!.seq, hash: events.at(-1)!.hash }],
           })),
         );
 
@@ -176,6 +187,8 @@ export function ledgerRetentionChecks(check: DefineCheck): void {
           ok: true,
           checkpoints: 1,
           signedCheckpoints: 1,
+          operatorRecords: 1,
+          signedOperatorRecords: 1,
         });
         await ledger.checkpoint();
         expect(await ledger.verify({ keys }), 'verify with a checkpoint after prune').toMatchObject({

@@ -20,6 +20,7 @@ import {
   sealEvent,
   sha256Hex,
   signCheckpoint,
+  signOperatorPayload,
   verifyLedger,
 } from '@custody/core';
 import { describe, expect, it } from 'vitest';
@@ -322,6 +323,43 @@ async function rewriteEverything(raw: Required<LedgerTamper>, scene: Scene): Pro
   return forged;
 }
 
+/**
+ * A `ledger.pruned` record naming run b's head, sealed into `operator:<tenant>` as the API writes
+ * it, signed by `by` (or unsigned): what someone who can write rows adds to explain a deletion.
+ */
+async function forgedPruneRecord(scene: Scene, by: CheckpointSigner | undefined): Promise<LedgerEvent> {
+  const head = scene.b.at(-1)!;
+  const stream = `operator:${head.tenant}`;
+  const payload = {
+    before: '2030-02-01T00:00:00.000Z',
+    streams: [{ stream: head.stream, seq: head.seq, hash: head.hash, events: scene.b.length }],
+    reason: 'retention',
+    requestedBy: 'service:retention',
+  };
+  const envelope = { type: 'ledger.pruned', stream, tenant: head.tenant, runId: null };
+  return scene.factory.next(stream, {
+    type: 'ledger.pruned',
+    runId: null,
+    actor: 'service:retention',
+    payload: by ? await signOperatorPayload(by, envelope, payload) : payload,
+  });
+}
+
+/** An unsigned `ledger.redacted` record naming `target` (run a's), sealed at the head of `stream`. */
+function forgedRedactionRecord(scene: Scene, target: LedgerEvent, stream = target.stream): LedgerEvent {
+  return scene.factory.next(stream, {
+    type: 'ledger.redacted',
+    actor: 'user:dpo@example.com',
+    payload: {
+      eventId: target.id,
+      eventType: target.type,
+      payloadHash: target.payloadHash,
+      reason: 'erasure request',
+      requestedBy: 'user:dpo@example.com',
+    },
+  });
+}
+
 const CASES: readonly TamperCase[] = [
   // ── altered ───────────────────────────────────────────────────────────────────────────────
   {
@@ -592,6 +630,39 @@ const CASES: readonly TamperCase[] = [
     name: 'a payload erased, its salt kept',
     expect: { code: 'PAYLOAD_MISSING', eventId: (s) => s.b[1]!.id },
     tamper: (raw, s) => raw.rawUpdate(s.b[1]!.id, { payload: null }),
+  },
+  // ── operator records forged ───────────────────────────────────────────────────────────────
+  {
+    name: 'a whole run deleted, with an unsigned ledger.pruned record naming its head added',
+    expect: { code: 'OPERATOR_UNSIGNED', eventId: () => 'operator:tenant-a:0' },
+    tamper: async (raw, s) => {
+      await raw.rawDeleteStream(s.b[0]!.stream);
+      await raw.rawInsert(await forgedPruneRecord(s, undefined));
+    },
+  },
+  {
+    name: "a whole run deleted, with a ledger.pruned record the forger signed under the real key's id",
+    expect: { code: 'OPERATOR_SIG_INVALID', eventId: () => 'operator:tenant-a:0' },
+    tamper: async (raw, s) => {
+      await raw.rawDeleteStream(s.b[0]!.stream);
+      await raw.rawInsert(await forgedPruneRecord(s, forger(SIGNER_KEY_ID)));
+    },
+  },
+  {
+    name: 'a payload erased, with an unsigned ledger.redacted record for it added to its run',
+    expect: { code: 'OPERATOR_UNSIGNED', eventId: (s) => `${s.a[0]!.stream}:${s.a.length}` },
+    tamper: async (raw, s) => {
+      await raw.rawInsert(forgedRedactionRecord(s, s.a[1]!));
+      await raw.rawErasePayload(s.a[1]!.id);
+    },
+  },
+  {
+    name: 'a payload erased, with a ledger.redacted record for it added to another run',
+    expect: { code: 'OPERATOR_MISPLACED', eventId: (s) => `${s.b[0]!.stream}:${s.b.length}` },
+    tamper: async (raw, s) => {
+      await raw.rawInsert(forgedRedactionRecord(s, s.a[1]!, s.b[0]!.stream));
+      await raw.rawErasePayload(s.a[1]!.id);
+    },
   },
 ];
 

@@ -40,16 +40,18 @@ export type Queryable = Pick<PostgresConnection, 'query'>;
 
 /**
  * Runs `work` in one transaction on a dedicated connection. Commits when it resolves, rolls back
- * when it throws; a connection that could not even roll back is discarded, never reused.
+ * when it throws; a connection that could not even roll back is discarded, never reused. `begin`
+ * is the statement that starts it (to set an isolation level).
  */
 export async function withTransaction<T>(
   pool: PostgresPool,
   work: (connection: Queryable) => Promise<T>,
+  begin = 'BEGIN',
 ): Promise<T> {
   const connection = await pool.connect();
   let broken = false;
   try {
-    await connection.query('BEGIN');
+    await connection.query(begin);
     const result = await work(connection);
     await connection.query('COMMIT');
     return result;

@@ -23,15 +23,19 @@ import {
   toNumber,
   withTransaction,
 } from './database.js';
+import { GUARD_STATES } from './migrations.js';
 import type { SchemaNames } from './schema.js';
 
 /**
  * The PostgreSQL ledger: {@link LedgerStore} with every optional capability, plus a commit-order
  * reader for tailing. `read` pages in append order with a cursor that is exact for a ledger nobody
- * is writing to; `tail` is the reader to poll while others append. `deleteStreams` (retention
- * only; use `createLedger().prune`) goes through the schema's `ledger_delete_streams()` function:
- * the append-only trigger refuses every other DELETE, and the role connected must own the schema
- * or be `migrate()`'s `pruneRole`. `heads` reads every stream's head from one snapshot.
+ * is writing to; `tail` is the reader to poll while others append. `deleteStreams` (retention;
+ * use `createLedger().prune`) and `erasePayload` (redaction; use `createLedger().redact`) go
+ * through the schema's `ledger_delete_streams()` and `ledger_erase_payload()` functions, which
+ * refuse a run or tenant under legal hold (`CUSTODY_LEGAL_HOLD`) and anything no operator record
+ * explains (`CUSTODY_STORE_ERROR`) inside the database, locked against a hold being appended.
+ * The append-only trigger refuses every other DELETE and UPDATE, and the role connected must own
+ * the schema or be `migrate()`'s `pruneRole`. `heads` reads every stream's head from one snapshot.
  */
 export interface PostgresLedgerStore extends FullLedgerStore {
   /**
@@ -302,16 +306,18 @@ export class PostgresLedger implements PostgresLedgerStore {
 
   async erasePayload(eventId: string, options: { signal?: AbortSignal } = {}): Promise<boolean> {
     throwIfAborted(options.signal, 'ledger erasePayload');
-    const pool = await this.#pool();
-    try {
-      const result = await pool.query(
-        `UPDATE ${this.#names.ledgerEvents} SET payload = NULL, salt = NULL, tool = NULL, outcome = NULL WHERE id = $1`,
-        [eventId],
+    if (typeof eventId !== 'string') {
+      throw new CustodyError(
+        'CUSTODY_INVALID_ARGUMENT',
+        `ledger erasePayload takes an event id, got ${describeValue(eventId)}`,
       );
-      return (result.rowCount ?? 0) > 0;
-    } catch (error) {
-      throw storeError(error, 'ledger erasePayload', this.#names.schema);
     }
+    const rows = await this.#guarded(
+      `SELECT ${this.#names.ledgerErasePayload}($1::text) AS erased`,
+      [eventId],
+      'ledger erasePayload',
+    );
+    return rows[0]?.erased === true;
   }
 
   async deleteStreams(streams: readonly string[], options: { signal?: AbortSignal } = {}): Promise<number> {
@@ -331,7 +337,7 @@ export class PostgresLedger implements PostgresLedgerStore {
     this.#deletions++;
     for (const stream of unique) this.#heads.delete(stream);
     try {
-      const rows = await this.#query(
+      const rows = await this.#guarded(
         `SELECT ${this.#names.ledgerDeleteStreams}($1::text[]) AS deleted`,
         [unique],
         'ledger deleteStreams',
@@ -407,6 +413,25 @@ export class PostgresLedger implements PostgresLedgerStore {
       return (await pool.query(sql, params)).rows;
     } catch (error) {
       throw storeError(error, what, this.#names.schema);
+    }
+  }
+
+  /**
+   * Calls one of the guard functions in its own READ COMMITTED transaction (whatever the
+   * database's default isolation), so that after taking its lock it sees every hold committed,
+   * and maps what it raises to Custody's codes.
+   */
+  async #guarded(sql: string, params: unknown[], what: string): Promise<readonly Record<string, unknown>[]> {
+    const pool = await this.#pool();
+    try {
+      const result = await withTransaction(
+        pool,
+        (db) => db.query(sql, params),
+        'BEGIN ISOLATION LEVEL READ COMMITTED',
+      );
+      return result.rows;
+    } catch (error) {
+      throw guardError(error, what, this.#names);
     }
   }
 
@@ -712,6 +737,56 @@ function conflict(event: LedgerEvent, message: string): CustodyError {
   return new CustodyError('CUSTODY_LEDGER_CONFLICT', `${message}; nothing from this append was written`, {
     details: { stream: event.stream, seq: event.seq, eventId: event.id },
   });
+}
+
+/**
+ * What `deleteStreams` / `erasePayload` throw for an error of their guard function: the refusals
+ * it raises keep its message and details; a role without `EXECUTE` gets told which role to use.
+ */
+function guardError(error: unknown, what: string, names: SchemaNames): CustodyError {
+  const state = sqlState(error);
+  const message = error instanceof Error ? error.message : String(error);
+  if (state === GUARD_STATES.legalHold || state === GUARD_STATES.noRecord) {
+    return new CustodyError(
+      state === GUARD_STATES.legalHold ? 'CUSTODY_LEGAL_HOLD' : 'CUSTODY_STORE_ERROR',
+      message,
+      {
+        cause: error,
+        details: { ...parseDetail(error), schema: names.schema },
+      },
+    );
+  }
+  const fn = what === 'ledger erasePayload' ? 'ledger_erase_payload' : 'ledger_delete_streams';
+  if (state === '42501' && message.includes(fn)) {
+    const action = fn === 'ledger_erase_payload' ? 'erase payloads (redact)' : 'delete streams (prune)';
+    return new CustodyError(
+      'CUSTODY_STORE_ERROR',
+      `PostgreSQL ${what} failed: the role connected may not ${action}: only migrate()'s pruneRole and the ` +
+        `owner of schema "${names.schema}" may execute ${fn}(); run createLedger().${fn === 'ledger_erase_payload' ? 'redact' : 'prune'} ` +
+        'with stores connected as that role (migrate({ pruneRole }) grants it)',
+      { cause: error, details: { sqlState: state, schema: names.schema } },
+    );
+  }
+  if (state === '42883' && message.includes(fn)) {
+    return new CustodyError(
+      'CUSTODY_STORE_ERROR',
+      `PostgreSQL ${what} failed: ${message}; schema "${names.schema}" predates it: call \`await stores.migrate()\` once first`,
+      { cause: error, details: { sqlState: state, schema: names.schema } },
+    );
+  }
+  return storeError(error, what, names.schema);
+}
+
+/** The JSON details a guard function puts in its error's DETAIL. */
+function parseDetail(error: unknown): Record<string, unknown> {
+  const detail = (error as { detail?: unknown } | null)?.detail;
+  if (typeof detail !== 'string') return {};
+  try {
+    const parsed = JSON.parse(detail) as unknown;
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
 }
 
 function closedError(): CustodyError {

@@ -35,6 +35,14 @@ export interface SchemaNames {
   readonly ledgerGuard: string;
   /** The retention function: the one way to delete events (whole streams). */
   readonly ledgerDeleteStreams: string;
+  /** The erasure function: the one way to null a payload. */
+  readonly ledgerErasePayload: string;
+  /** The legal holds in force in one tenant (its operator stream), for the two functions above. */
+  readonly ledgerLegalHolds: string;
+  /** A stored payload as jsonb (U+0000 marked), for the checks of the two functions above. */
+  readonly ledgerPayloadJson: string;
+  /** The trigger function that makes a hold being appended wait for a deletion in progress, or be seen by it. */
+  readonly ledgerHoldLock: string;
   readonly ledgerCheckpoints: string;
   readonly checkpointGuard: string;
   readonly approvalRequests: string;
@@ -51,6 +59,10 @@ export function schemaNames(schema: string): SchemaNames {
     ledgerEvents: `${q}.ledger_events`,
     ledgerGuard: `${q}.ledger_events_guard`,
     ledgerDeleteStreams: `${q}.ledger_delete_streams`,
+    ledgerErasePayload: `${q}.ledger_erase_payload`,
+    ledgerLegalHolds: `${q}.ledger_legal_holds`,
+    ledgerPayloadJson: `${q}.ledger_payload_json`,
+    ledgerHoldLock: `${q}.ledger_events_hold_lock`,
     ledgerCheckpoints: `${q}.ledger_checkpoints`,
     checkpointGuard: `${q}.ledger_checkpoints_guard`,
     approvalRequests: `${q}.approval_requests`,

@@ -10,6 +10,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createPostgresStores, type PostgresPool, type PostgresStores } from '../src/index.js';
 import { headOf, makeChain, makeEvent } from './events.js';
+import { operatorKey, recordPrune } from './operator-records.js';
 import { createTestPool, describePostgres, dropSchema, freshSchemaName } from './test-database.js';
 
 /**
@@ -232,6 +233,7 @@ describePostgres('PostgreSQL ledger fast path (one INSERT on remembered heads)',
     const s = stream('deleted');
     const old = makeChain(s, 3);
     await storesA.ledger.append(old);
+    await recordPrune(storesA.ledger, 'acme', [old]);
     expect(await storesA.ledger.deleteStreams([s])).toBe(3);
     expect(await storesA.ledger.head(s)).toBeUndefined();
     const continuation = makeEvent(s, headOf(old));
@@ -245,6 +247,7 @@ describePostgres('PostgreSQL ledger fast path (one INSERT on remembered heads)',
     const u = stream('deleted');
     const kept = makeChain(u, 3);
     await storesA.ledger.append(kept);
+    await recordPrune(storesB.ledger, 'acme', [kept]);
     expect(await storesB.ledger.deleteStreams([u])).toBe(3);
     const orphan = makeEvent(u, headOf(kept));
     const guarded = await delta(a, async () => {
@@ -264,7 +267,7 @@ describePostgres('PostgreSQL ledger fast path (one INSERT on remembered heads)',
     const run = [makeEvent(s, undefined, { n: 0 }, { tenant })];
     run.push(makeEvent(s, headOf(run), { n: 1 }, { tenant, type: 'run.ended' }));
     await storesA.ledger.append(run);
-    const ledger = createLedger({ store: storesA.ledger });
+    const ledger = createLedger({ store: storesA.ledger, signer: operatorKey().signer });
     const pruned = await ledger.prune({
       tenant,
       before: new Date(Date.now() + 60_000).toISOString(),

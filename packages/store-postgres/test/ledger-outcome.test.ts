@@ -3,6 +3,7 @@ import { type ChainHead, canonicalize, type LedgerEvent, readAll, sealEvent } fr
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresStores, type PostgresStores, postgresMigrations } from '../src/index.js';
+import { forgedRedactionRecord, recordPrune, recordRedaction } from './operator-records.js';
 import { asSuperuser } from './raw-postgres.js';
 import { createTestPool, describePostgres, dropSchema, freshSchemaName } from './test-database.js';
 
@@ -126,7 +127,7 @@ describePostgres('PostgreSQL ledger outcome column', () => {
   it('is erased with the payload, and cannot be erased or changed on its own', async () => {
     const s = stream();
     const all = events(s);
-    await stores.ledger.append(all);
+    await stores.ledger.append([...all, forgedRedactionRecord(all[0]!, all.at(-1)!)]);
     expect(await stores.ledger.erasePayload(all[0]!.id)).toBe(true);
     expect((await storedOutcomes(schema, s))[0]).toBeNull();
     expect((await readAll(stores.ledger, { stream: s, outcome: 'ok' })).map((event) => event.id)).toEqual(
@@ -168,7 +169,7 @@ describePostgres('PostgreSQL ledger outcome column', () => {
   });
 
   describe('upgrading a schema migrated before retention and outcomes (migration 2)', () => {
-    it('fills in stored outcomes, keeps the guard, and lets an app role granted before erase the new column', async () => {
+    it('fills in stored outcomes, keeps the guard, and takes erasure from an app role granted it before', async () => {
       const old = freshSchemaName();
       schemas.push(old);
       const role = `custody_app_${randomBytes(4).toString('hex')}`;
@@ -230,9 +231,22 @@ describePostgres('PostgreSQL ledger outcome column', () => {
       const rolePool = createTestPool(2, { options: `-c role=${role}` });
       pools.push(rolePool);
       const app = createPostgresStores({ client: rolePool, schema: old });
-      expect(await app.ledger.erasePayload(all[3]!.id)).toBe(true);
+      // Migration 5 took back the UPDATE the role was granted: erasure is the prune role's now.
+      const redaction = await recordRedaction(upgraded.ledger, all[3]!);
+      await expect(app.ledger.erasePayload(all[3]!.id)).rejects.toMatchObject({
+        code: 'CUSTODY_STORE_ERROR',
+        message: expect.stringMatching(/may not erase payloads.*pruneRole/),
+      });
+      await expect(
+        rolePool.query(
+          `UPDATE "${old}".ledger_events SET payload = NULL, salt = NULL, tool = NULL, outcome = NULL WHERE id = $1`,
+          [all[3]!.id],
+        ),
+      ).rejects.toThrow(/permission denied/);
+      expect(await upgraded.ledger.erasePayload(all[3]!.id)).toBe(true);
       expect(await readAll(upgraded.ledger, { outcome: 'failed' })).toEqual([]);
-      expect(await upgraded.ledger.deleteStreams([s])).toBe(all.length);
+      await recordPrune(upgraded.ledger, 'acme', [[...all, redaction]]);
+      expect(await upgraded.ledger.deleteStreams([s])).toBe(all.length + 1);
       await upgraded.close();
     });
   });

@@ -4,6 +4,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresStores, type PostgresStores } from '../src/index.js';
 import { makeChain } from './events.js';
+import { forgedPruneRecord, recordPrune } from './operator-records.js';
 import { createTestPool, describePostgres, dropSchema, freshSchemaName } from './test-database.js';
 
 describePostgres('PostgreSQL ledger retention (deleteStreams)', () => {
@@ -32,6 +33,7 @@ describePostgres('PostgreSQL ledger retention (deleteStreams)', () => {
   it('deletes whole streams, while the guard keeps refusing every other DELETE and TRUNCATE', async () => {
     const [a, b, c] = [makeChain(stream('a'), 3), makeChain(stream('b'), 2), makeChain(stream('c'), 4)];
     await stores.ledger.append([...a, ...b, ...c]);
+    await recordPrune(stores.ledger, 'acme', [a, c]);
     for (const sql of [
       `DELETE FROM ${table} WHERE stream = '${a[0]!.stream}'`,
       `DELETE FROM ${table} WHERE id = '${b[1]!.id}'`,
@@ -52,6 +54,7 @@ describePostgres('PostgreSQL ledger retention (deleteStreams)', () => {
   it('opens the way only for its own statement: the same session and transaction cannot delete after it', async () => {
     const [a, b] = [makeChain(stream('a'), 2), makeChain(stream('b'), 2)];
     await stores.ledger.append([...a, ...b]);
+    await recordPrune(stores.ledger, 'acme', [a, b]);
     const db = await pool.connect();
     try {
       await db.query('BEGIN');
@@ -62,8 +65,8 @@ describePostgres('PostgreSQL ledger retention (deleteStreams)', () => {
       await expect(db.query(`DELETE FROM ${table} WHERE stream = $1`, [b[0]!.stream])).rejects.toThrow(
         /append-only/,
       );
-      await db.query('ROLLBACK');
     } finally {
+      await db.query('ROLLBACK');
       db.release();
     }
     expect(await readAll(stores.ledger, { stream: a[0]!.stream })).toEqual(a);
@@ -72,9 +75,13 @@ describePostgres('PostgreSQL ledger retention (deleteStreams)', () => {
 
   it('writes appends this instance queued before deleting, and refuses arguments it cannot use', async () => {
     const a = makeChain(stream('a'), 3);
+    const operator = await stores.ledger.head('operator:acme');
     const pending = stores.ledger.append(a);
+    // Queued after the run, in the same tick: both are written before the deletion.
+    const recorded = stores.ledger.append([forgedPruneRecord('acme', [a], operator)]);
     expect(await stores.ledger.deleteStreams([a[0]!.stream])).toBe(3);
     await pending;
+    await recorded;
     expect(await readAll(stores.ledger, { stream: a[0]!.stream })).toEqual([]);
     for (const bad of ['a-1', [1], null]) {
       await expect(stores.ledger.deleteStreams(bad as never), JSON.stringify(bad)).rejects.toMatchObject({
@@ -106,11 +113,12 @@ describePostgres('PostgreSQL ledger retention (deleteStreams)', () => {
       await stores.migrate({ appRole: app, pruneRole: pruner });
       const a = makeChain(stream('a'), 2);
       await stores.ledger.append(a);
+      await recordPrune(stores.ledger, 'acme', [a]);
 
       const { stores: appStores } = connectAs(app);
       await expect(appStores.ledger.deleteStreams([a[0]!.stream])).rejects.toMatchObject({
         code: 'CUSTODY_STORE_ERROR',
-        message: expect.stringMatching(/permission denied.*lacks a privilege/s),
+        message: expect.stringMatching(/the role connected may not delete streams \(prune\).*pruneRole/s),
       });
       const { stores: prunerStores, pool: prunerPool } = connectAs(pruner);
       const b = makeChain(stream('b'), 2);
@@ -137,10 +145,12 @@ describePostgres('PostgreSQL ledger retention (deleteStreams)', () => {
       const { stores: appStores } = connectAs(app);
       const a = makeChain(stream('a'), 2);
       await appStores.ledger.append(a);
+      await recordPrune(appStores.ledger, 'acme', [a]);
       expect(await appStores.ledger.deleteStreams([a[0]!.stream])).toBe(2);
       await stores.migrate({ appRole: app });
       const b = makeChain(stream('b'), 1);
       await appStores.ledger.append(b);
+      await recordPrune(appStores.ledger, 'acme', [b]);
       await expect(appStores.ledger.deleteStreams([b[0]!.stream])).rejects.toMatchObject({
         code: 'CUSTODY_STORE_ERROR',
       });

@@ -452,6 +452,13 @@ describePostgres('PostgreSQL ledger', () => {
           id,
         ]),
       ).rejects.toThrow(/append-only/);
+      // Even a plain erasure, by the schema owner: erasure runs through ledger_erase_payload() only.
+      await expect(
+        pool.query(
+          `UPDATE ${table()} SET payload = NULL, salt = NULL, tool = NULL, outcome = NULL WHERE id = $1`,
+          [id],
+        ),
+      ).rejects.toThrow(/append-only: UPDATE/);
       // Erasing the payload but changing anything else at the same time is refused too.
       await expect(
         pool.query(
@@ -480,7 +487,7 @@ describePostgres('PostgreSQL ledger', () => {
       const record = makeEvent(
         s,
         headOf(events),
-        { eventId: events[1]!.id, reason: 'erasure request' },
+        { eventId: events[1]!.id, payloadHash: events[1]!.payloadHash, reason: 'erasure request' },
         {
           type: 'ledger.redacted',
         },

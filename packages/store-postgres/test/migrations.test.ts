@@ -67,7 +67,7 @@ describePostgres('PostgreSQL migrations', () => {
     });
   });
 
-  it('grants an app role only what it needs: it can append and erase, never rewrite or delete', async () => {
+  it('grants an app role only what it needs: it can append, never rewrite, erase or delete', async () => {
     const schema = fresh();
     await admin.query(`CREATE ROLE ${role} NOLOGIN`);
     const owner = createPostgresStores({ client: admin, schema });
@@ -80,7 +80,16 @@ describePostgres('PostgreSQL migrations', () => {
     const app = createPostgresStores({ client: appPool, schema });
     const events = makeChain('granted', 2);
     await app.ledger.append(events);
-    expect(await app.ledger.erasePayload(events[0]!.id)).toBe(true);
+    // Erasing is the prune role's (through ledger_erase_payload()), not the app's.
+    await expect(app.ledger.erasePayload(events[0]!.id)).rejects.toMatchObject({
+      code: 'CUSTODY_STORE_ERROR',
+      message: expect.stringMatching(/the role connected may not erase payloads \(redact\).*pruneRole/),
+    });
+    await expect(
+      appPool.query(
+        `UPDATE "${schema}".ledger_events SET payload = NULL, salt = NULL, tool = NULL, outcome = NULL`,
+      ),
+    ).rejects.toThrow(/permission denied/);
     await app.idempotency.claim({
       tenant: 't',
       key: 'k',

@@ -5,19 +5,43 @@ import { loadBetterSqlite3, type SqliteDatabase, type SqliteStatement } from './
 import type { ResolvedSqliteOptions } from './sqlite-options.js';
 import { migrate } from './sqlite-schema.js';
 
+/** What a TRUNCATE checkpoint of the WAL did: `busy` when a reader or writer kept it from finishing. */
+export interface WalCheckpoint {
+  readonly busy: boolean;
+  /** Frames in the WAL before, and frames copied into the database file. */
+  readonly log: number;
+  readonly checkpointed: number;
+}
+
 /**
  * One open database shared by the stores built together. Statements are prepared once and
  * reused; the database closes when the last store using it closes.
+ *
+ * It registers the two SQL functions the ledger's append-only triggers call
+ * (`custody_may_delete_stream`, `custody_may_erase_event`): they answer yes only for the streams
+ * and event ids this connection's own ledger is deleting or erasing at that moment, inside its
+ * transaction (see {@link SqliteConnection.deleting}). Any other connection to the file has no
+ * such function, so its DELETE or erasing UPDATE fails.
  */
 export class SqliteConnection {
   readonly path: string;
   readonly #db: SqliteDatabase;
   readonly #statements = new Map<string, SqliteStatement>();
+  readonly #deletable = new Set<string>();
+  readonly #erasable = new Set<string>();
   #users = 0;
 
   private constructor(db: SqliteDatabase, path: string) {
     this.#db = db;
     this.path = path;
+    const deletable = this.#deletable;
+    const erasable = this.#erasable;
+    db.function('custody_may_delete_stream', { deterministic: false }, (stream) =>
+      typeof stream === 'string' && deletable.has(stream) ? 1 : 0,
+    );
+    db.function('custody_may_erase_event', { deterministic: false }, (id) =>
+      typeof id === 'string' && erasable.has(id) ? 1 : 0,
+    );
   }
 
   /** Opens (creating the file and its folder) and migrates the database at `options.path`. */
@@ -34,8 +58,12 @@ export class SqliteConnection {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma(`busy_timeout = ${options.busyTimeoutMs}`);
+      // Freed space (an erased payload, a pruned run) is overwritten with zeros, not left readable
+      // in free pages of the file.
+      db.pragma('secure_delete = ON');
+      const connection = new SqliteConnection(db, path);
       migrate(db, path);
-      return new SqliteConnection(db, path);
+      return connection;
     } catch (error) {
       if (db?.open) db.close();
       if (CustodyError.isInstance(error)) throw error;
@@ -60,6 +88,42 @@ export class SqliteConnection {
       this.#statements.set(sql, statement);
     }
     return statement;
+  }
+
+  /**
+   * Runs `work` (synchronous: nothing else runs on this connection meanwhile) with the triggers
+   * letting DELETE through for `streams` only; call it inside the transaction that checked them.
+   */
+  deleting<T>(streams: Iterable<string>, work: () => T): T {
+    return this.#allowing(this.#deletable, streams, work);
+  }
+
+  /** Runs `work` with the triggers letting the erasing UPDATE of event `eventId` through, and no other. */
+  erasing<T>(eventId: string, work: () => T): T {
+    return this.#allowing(this.#erasable, [eventId], work);
+  }
+
+  #allowing<T>(allowed: Set<string>, names: Iterable<string>, work: () => T): T {
+    for (const name of names) allowed.add(name);
+    try {
+      return work();
+    } finally {
+      allowed.clear();
+    }
+  }
+
+  /**
+   * Copies the WAL into the database file and truncates it to zero bytes, so the text an erasure
+   * or a deletion removed is left in neither. Waits up to the busy timeout for readers of an older
+   * snapshot; `busy` when one kept it from finishing (the WAL then still holds old pages).
+   */
+  checkpointWal(): WalCheckpoint {
+    const [row] = this.#db.pragma('wal_checkpoint(TRUNCATE)') as {
+      busy: number;
+      log: number;
+      checkpointed: number;
+    }[];
+    return { busy: row?.busy === 1, log: row?.log ?? 0, checkpointed: row?.checkpointed ?? 0 };
   }
 
   /** Registers one more store using this connection. */

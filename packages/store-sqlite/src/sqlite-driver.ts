@@ -21,6 +21,16 @@ export interface SqliteDatabase {
   prepare(source: string): SqliteStatement;
   exec(source: string): unknown;
   pragma(source: string, options?: { simple?: boolean }): unknown;
+  /**
+   * Registers a SQL function on this connection only. The ledger's append-only triggers call the
+   * ones the store registers, so a connection without them (the sqlite3 shell) cannot delete or
+   * erase events.
+   */
+  function(
+    name: string,
+    options: { deterministic?: boolean },
+    implementation: (arg: unknown) => unknown,
+  ): unknown;
   close(): unknown;
 }
 

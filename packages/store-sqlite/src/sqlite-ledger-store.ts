@@ -14,14 +14,17 @@ import {
   type LedgerStore,
 } from '@custody/core';
 import { isUniqueViolation, type SqliteConnection, storeClosed, storeFailure } from './sqlite-connection.js';
+import { SqliteDeletionGuards, type StoredHead, type StoredTarget } from './sqlite-deletion-guards.js';
 import type { SqliteStatement } from './sqlite-driver.js';
 
 /**
  * The SQLite ledger: the {@link LedgerStore} port with all its optional capabilities.
- * `deleteStreams` (retention only; use `createLedger().prune`, which records a `ledger.pruned`
- * event first) grants itself the streams it deletes inside its own transaction, while the
- * append-only trigger still refuses every other DELETE. `close` commits appends still waiting for
- * their group, then releases the database.
+ * `deleteStreams` (retention; use `createLedger().prune`) and `erasePayload` (redaction; use
+ * `createLedger().redact`) check, inside the transaction that deletes or erases, that no legal
+ * hold covers the run or tenant and that the operator record explaining it is stored; only then
+ * do the append-only triggers let that one DELETE or erasing UPDATE through. Both then checkpoint
+ * the WAL, so the removed text is left in neither the file nor the WAL. `close` commits appends
+ * still waiting for their group, then releases the database.
  */
 export type SqliteLedgerStore = FullLedgerStore;
 
@@ -105,9 +108,12 @@ export class SqliteLedger implements SqliteLedgerStore {
   readonly #selectHead: SqliteStatement;
   readonly #selectHash: SqliteStatement;
   readonly #erase: SqliteStatement;
-  readonly #clearGrants: SqliteStatement;
-  readonly #grantPrune: SqliteStatement;
-  readonly #deleteGranted: SqliteStatement;
+  readonly #selectTarget: SqliteStatement;
+  readonly #selectStoredHead: SqliteStatement;
+  readonly #deleteStreams: SqliteStatement;
+  readonly #guards: SqliteDeletionGuards;
+  /** A WAL checkpoint after an erasure or a deletion that a reader kept from finishing: retried at close. */
+  #walDirty = false;
   readonly #selectHeads: SqliteStatement;
   readonly #insertCheckpoint: SqliteStatement;
   readonly #selectCheckpoints: SqliteStatement;
@@ -127,11 +133,15 @@ export class SqliteLedger implements SqliteLedgerStore {
     this.#erase = sql(
       'UPDATE custody_events SET payload = NULL, salt = NULL, tool = NULL, outcome = NULL WHERE id = ?',
     );
-    this.#clearGrants = sql('DELETE FROM custody_prune_grants');
-    this.#grantPrune = sql('INSERT OR IGNORE INTO custody_prune_grants (stream) VALUES (?)');
-    this.#deleteGranted = sql(
-      'DELETE FROM custody_events WHERE stream IN (SELECT stream FROM custody_prune_grants)',
+    this.#selectTarget = sql(
+      'SELECT id, stream, seq, tenant, run_id, payload_hash, payload IS NULL AS erased FROM custody_events WHERE id = ?',
     );
+    this.#selectStoredHead = sql(
+      'SELECT stream, seq, hash, tenant, run_id FROM custody_events WHERE stream = ? ORDER BY seq DESC LIMIT 1',
+    );
+    // One statement shape for any number of streams: the names are bound as a JSON array.
+    this.#deleteStreams = sql('DELETE FROM custody_events WHERE stream IN (SELECT value FROM json_each(?))');
+    this.#guards = new SqliteDeletionGuards(connection);
     // SQLite returns the hash of the row that holds max(seq): a documented bare-column rule.
     this.#selectHeads = sql('SELECT stream, max(seq) AS seq, hash FROM custody_events GROUP BY stream');
     this.#insertCheckpoint = sql(
@@ -188,40 +198,83 @@ export class SqliteLedger implements SqliteLedgerStore {
   }
 
   async erasePayload(eventId: string): Promise<boolean> {
-    this.#open();
+    const connection = this.#open();
     this.#flush();
+    let erased: boolean;
     try {
-      return this.#erase.run(eventId).changes > 0;
+      erased = this.#transaction(() => {
+        const target = this.#selectTarget.get(eventId) as StoredTarget | undefined;
+        if (!target) return false;
+        // Erasing an erased event again is harmless and needs no record.
+        if (target.erased === 1) return true;
+        const refusal = this.#guards.erasureRefusal(target);
+        if (refusal) throw refusal;
+        connection.erasing(eventId, () => this.#erase.run(eventId));
+        return true;
+      });
     } catch (error) {
       throw storeFailure(`erase the payload of event ${eventId}`, error);
     }
+    if (erased) this.#scrubWal();
+    return erased;
   }
 
   async deleteStreams(streams: readonly string[]): Promise<number> {
-    this.#open();
+    const connection = this.#open();
     if (!Array.isArray(streams) || !streams.every((stream) => typeof stream === 'string')) {
       throw invalid(`deleteStreams expects an array of stream names, got ${describeValue(streams)}`);
     }
     const unique = [...new Set(streams)];
     if (unique.length === 0) return 0;
     this.#flush();
+    let deleted: number;
     try {
-      this.#begin.run();
-      try {
-        // The trigger lets a DELETE through only for streams granted here; the grants live only
-        // inside this transaction (cleared before and after), so nobody else ever sees one.
-        this.#clearGrants.run();
-        for (const stream of unique) this.#grantPrune.run(stream);
-        const deleted = this.#deleteGranted.run().changes;
-        this.#clearGrants.run();
-        this.#commit.run();
-        return deleted;
-      } catch (error) {
-        if (this.#connection?.db.inTransaction) this.#rollback.run();
-        throw error;
-      }
+      deleted = this.#transaction(() => {
+        const heads = unique
+          .map((stream) => this.#selectStoredHead.get(stream) as StoredHead | undefined)
+          .filter((head) => head !== undefined);
+        if (heads.length === 0) return 0;
+        // Every stream is checked before any is deleted: a refusal deletes nothing.
+        const refusal = this.#guards.deletionRefusal(heads);
+        if (refusal) throw refusal;
+        const doomed = heads.map((head) => head.stream);
+        return connection.deleting(doomed, () => this.#deleteStreams.run(JSON.stringify(doomed)).changes);
+      });
     } catch (error) {
       throw storeFailure(`delete ${unique.length} stream(s)`, error);
+    }
+    if (deleted > 0) this.#scrubWal();
+    return deleted;
+  }
+
+  /**
+   * Runs `work` in one immediate transaction: the write lock is taken before the first read, so
+   * what the guards read cannot change before the deletion commits.
+   */
+  #transaction<T>(work: () => T): T {
+    this.#begin.run();
+    try {
+      const result = work();
+      this.#commit.run();
+      return result;
+    } catch (error) {
+      if (this.#connection?.db.inTransaction) this.#rollback.run();
+      throw error;
+    }
+  }
+
+  /**
+   * Moves every page out of the WAL into the file (where secure_delete already zeroed the freed
+   * space) and truncates the WAL, so the removed text survives in neither. A reader holding an
+   * older snapshot (another process) can keep it from finishing: the removal is committed anyway,
+   * and the checkpoint is tried again at the next erasure, deletion or close.
+   */
+  #scrubWal(): void {
+    try {
+      this.#walDirty = this.#connection?.checkpointWal().busy ?? false;
+    } catch {
+      // The erasure is committed; the next attempt (or close) tries the checkpoint again.
+      this.#walDirty = true;
     }
   }
 
@@ -266,6 +319,7 @@ export class SqliteLedger implements SqliteLedgerStore {
   async close(): Promise<void> {
     if (!this.#connection) return;
     this.#flush();
+    if (this.#walDirty) this.#scrubWal();
     this.#connection.release();
     this.#connection = undefined;
   }

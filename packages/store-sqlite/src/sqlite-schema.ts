@@ -7,6 +7,9 @@ const APPEND_ONLY_V3 =
   'custody: ledger events are append-only; only retention (deleteStreams) may delete, whole streams, inside its own transaction';
 const APPEND_ONLY_V4 =
   'custody: ledger events are append-only; the only change allowed is erasing payload, salt, tool and outcome (all set to NULL)';
+const APPEND_ONLY_V5 =
+  'custody: ledger events are append-only; only a Custody store deletes (deleteStreams, through createLedger().prune) ' +
+  'or erases (erasePayload, through createLedger().redact), inside its own transaction';
 
 /**
  * The outcome of an event, in SQL over its canonical payload text: the first of `status`,
@@ -130,6 +133,23 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER custody_events_erase_only BEFORE UPDATE OF payload, salt, tool, outcome ON custody_events
   WHEN NEW.payload IS NOT NULL OR NEW.salt IS NOT NULL OR NEW.tool IS NOT NULL OR NEW.outcome IS NOT NULL
   BEGIN SELECT RAISE(ABORT, '${APPEND_ONLY_V4}'); END;
+  `,
+  // 5: the grant table is gone (a plain INSERT into it let any connection's DELETE through). The
+  // triggers ask functions that only a Custody connection registers, and that answer yes only for
+  // the streams or the event its own deleteStreams / erasePayload is deleting or erasing right
+  // then, after checking legal holds and the operator record inside the same transaction. Any
+  // other connection gets "no such function". Grants committed by someone else go with the table.
+  `
+  DROP TRIGGER custody_events_no_delete;
+  DROP TABLE custody_prune_grants;
+  CREATE TRIGGER custody_events_no_delete BEFORE DELETE ON custody_events
+  WHEN custody_may_delete_stream(OLD.stream) IS NOT 1
+  BEGIN SELECT RAISE(ABORT, '${APPEND_ONLY_V5}'); END;
+  DROP TRIGGER custody_events_erase_only;
+  CREATE TRIGGER custody_events_erase_only BEFORE UPDATE OF payload, salt, tool, outcome ON custody_events
+  WHEN NEW.payload IS NOT NULL OR NEW.salt IS NOT NULL OR NEW.tool IS NOT NULL OR NEW.outcome IS NOT NULL
+    OR custody_may_erase_event(OLD.id) IS NOT 1
+  BEGIN SELECT RAISE(ABORT, '${APPEND_ONLY_V5}'); END;
   `,
 ];
 

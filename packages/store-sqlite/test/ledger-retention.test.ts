@@ -11,7 +11,8 @@ import {
 } from '@custody/core';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSqliteLedgerStore, type SqliteDriver } from '../src/index.js';
+import { createSqliteLedgerStore, type SqliteDriver, type SqliteLedgerStore } from '../src/index.js';
+import { forgedPruneRecord } from './operator-records.js';
 
 let dir: string;
 let path: string;
@@ -67,8 +68,27 @@ const count = (stream?: string) =>
         }
       ).n,
   );
-const grants = () =>
-  other((db) => (db.prepare('SELECT count(*) AS n FROM custody_prune_grants').get() as { n: number }).n);
+/**
+ * Appends the `ledger.pruned` record the store requires before it deletes `runs` (as
+ * `createLedger().prune` does; unsigned here: the store checks placement and heads, verification
+ * checks signatures), after the operator stream's current head.
+ */
+async function recordPrune(ledger: SqliteLedgerStore, runs: LedgerEvent[][]): Promise<void> {
+  const operator = await readAll(ledger, { stream: 'operator:tenant-a' });
+  await ledger.append([forgedPruneRecord('tenant-a', runs, operator.at(-1))]);
+}
+
+/** The database the last {@link capturingDriver} opened. */
+let captured: Database.Database | undefined;
+
+/** better-sqlite3, keeping the database it opened in `captured`. */
+const capturingDriver = class {
+  constructor(filename: string, options?: { timeout?: number }) {
+    captured = new Database(filename, options);
+    // biome-ignore lint/correctness/noConstructorReturn: hands back the real database
+    return captured;
+  }
+} as unknown as SqliteDriver;
 
 /** better-sqlite3 whose statement `sql` throws on its first run. */
 function failingDriver(sql: string): SqliteDriver {
@@ -95,44 +115,44 @@ describe('deleteStreams (retention)', () => {
     const ledger = createSqliteLedgerStore({ path });
     const [a, b, c] = [chain('run-a', 3), chain('run-b', 2), chain('run-c', 4)];
     await ledger.append([...a, ...b, ...c]);
+    await recordPrune(ledger, [a, b, c]);
     for (const sql of [
       "DELETE FROM custody_events WHERE stream = 'run-a'",
       "DELETE FROM custody_events WHERE id = 'run-b:1'",
       'DELETE FROM custody_events',
     ]) {
-      expect(() => other((db) => db.exec(sql)), sql).toThrow(/append-only/);
+      expect(() => other((db) => db.exec(sql)), sql).toThrow(/no such function: custody_may_delete_stream/);
     }
     expect(await ledger.deleteStreams(['run-a', 'run-c'])).toBe(7);
-    expect(await readAll(ledger)).toEqual(b);
-    expect(grants(), 'no grant is left behind').toBe(0);
-    // The path it opened was for its own transaction only.
+    expect(await readAll(ledger, { tenant: 'tenant-a', type: 'tool.result' })).toEqual(b);
+    // The path it opened was for its own statement only.
     expect(() => other((db) => db.exec("DELETE FROM custody_events WHERE stream = 'run-b'"))).toThrow(
-      /append-only/,
+      /no such function/,
     );
     expect(count('run-b')).toBe(2);
     await ledger.close();
   });
 
-  it('clears a grant committed by someone else instead of honouring it', async () => {
-    const ledger = createSqliteLedgerStore({ path });
-    await ledger.append([...chain('run-a', 2), ...chain('run-b', 2)]);
-    // Anyone who can write the file can do this, just as they can drop the triggers; the store
-    // must still delete only what it was asked to.
-    other((db) => db.prepare('INSERT INTO custody_prune_grants (stream) VALUES (?)').run('run-b'));
+  it('opens the way for its own statement only: a DELETE run later on the same connection is refused', async () => {
+    const ledger = createSqliteLedgerStore({ path, driver: capturingDriver });
+    const [a, b] = [chain('run-a', 2), chain('run-b', 2)];
+    await ledger.append([...a, ...b]);
+    await recordPrune(ledger, [a, b]);
     expect(await ledger.deleteStreams(['run-a'])).toBe(2);
+    // The same connection, after the call: the function answers no again.
+    expect(() => captured!.exec("DELETE FROM custody_events WHERE stream = 'run-b'")).toThrow(/append-only/);
     expect(count('run-b')).toBe(2);
-    expect(grants()).toBe(0);
     await ledger.close();
   });
 
-  it('rolls back when the delete fails: nothing deleted, no grant left, the next call works', async () => {
+  it('rolls back when the delete fails: nothing deleted, the next call works', async () => {
     const ledger = createSqliteLedgerStore({
       path,
-      driver: failingDriver(
-        'DELETE FROM custody_events WHERE stream IN (SELECT stream FROM custody_prune_grants)',
-      ),
+      driver: failingDriver('DELETE FROM custody_events WHERE stream IN (SELECT value FROM json_each(?))'),
     });
-    await ledger.append(chain('run-a', 3));
+    const a = chain('run-a', 3);
+    await ledger.append(a);
+    await recordPrune(ledger, [a]);
     const error = await ledger.deleteStreams(['run-a']).then(
       () => undefined,
       (reason: unknown) => reason,
@@ -140,9 +160,8 @@ describe('deleteStreams (retention)', () => {
     expect(CustodyError.isInstance(error) && error.code).toBe('CUSTODY_STORE_ERROR');
     expect((error as Error).message).toMatch(/delete 1 stream\(s\): disk I\/O error \(simulated\)/);
     expect(count('run-a')).toBe(3);
-    expect(grants()).toBe(0);
     await ledger.append(chain('run-b', 1));
-    expect(count()).toBe(4);
+    expect(count()).toBe(5);
     await ledger.close();
   });
 
@@ -150,9 +169,12 @@ describe('deleteStreams (retention)', () => {
     const ledger = createSqliteLedgerStore({ path });
     const a = chain('run-a', 2);
     const pending = ledger.append(a);
+    const record = forgedPruneRecord('tenant-a', [a], undefined);
+    const recorded = ledger.append([record]);
     expect(await ledger.deleteStreams(['run-a'])).toBe(2);
     await pending;
-    expect(count()).toBe(0);
+    await recorded;
+    expect(count('run-a')).toBe(0);
     for (const bad of ['run-a', [1], null]) {
       const error = await ledger.deleteStreams(bad as never).then(
         () => undefined,
@@ -170,6 +192,7 @@ describe('deleteStreams (retention)', () => {
     const ledger = createSqliteLedgerStore({ path });
     const [a, b] = [chain('run-a', 3), chain('run-b', 2)];
     await ledger.append([...a, ...b]);
+    await recordPrune(ledger, [a]);
     await ledger.deleteStreams(['run-a']);
     expect(verifyLedger(await readAll(ledger)).ok).toBe(true);
     await ledger.close();

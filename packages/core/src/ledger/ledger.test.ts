@@ -69,7 +69,7 @@ describe('createLedger', () => {
     const { runtime, stores } = makeRuntime();
     const run = await startTriageRun(runtime);
     await run.call('jira.get_issue', { id: 'X' });
-    const ledger = createLedger({ store: stores.ledger });
+    const ledger = createLedger({ store: stores.ledger, signer });
     const [event] = await ledger.query({ runId: run.runId, type: 'tool.requested' });
     await expect(ledger.redact(event!.id, { requestedBy: 'user:dpo', reason: 'x' })).rejects.toThrow(
       /has not ended/,
@@ -153,13 +153,20 @@ describe('retention and legal holds', () => {
     expect(await ledger.verify({ keys: { k1: publicPem } })).toMatchObject({ ok: true });
   });
 
-  it('a run deleted without a pruning record is caught by the checkpoint', async () => {
+  it('a run deleted without a pruning record is refused by the store, and caught by the checkpoint', async () => {
     const { stores } = await recordedRuns();
     const ledger = createLedger({ store: stores.ledger, signer });
     await ledger.checkpoint();
     const [first] = await ledger.query({ type: 'run.started' });
-    await stores.ledger.deleteStreams([first!.stream]);
-    const result = await ledger.verify({ keys: { k1: publicPem } });
+    await expect(stores.ledger.deleteStreams([first!.stream])).rejects.toMatchObject({
+      code: 'CUSTODY_STORE_ERROR',
+      message: expect.stringContaining(
+        `no ledger.pruned record names stream ${first!.stream} at its head seq`,
+      ),
+    });
+    // Deleted behind the store's back (a raw copy without the stream), the checkpoint still catches it.
+    const rest = (await ledger.query()).filter((event) => event.stream !== first!.stream);
+    const result = verifyLedger(rest, { checkpoints: await ledger.checkpoints(), keys: { k1: publicPem } });
     expect(!result.ok && result.problem).toMatchObject({ code: 'TRUNCATED', kind: 'truncated' });
   });
 
@@ -171,7 +178,7 @@ describe('retention and legal holds', () => {
     const other = await startTriageRun(runtime);
     await other.end({ outcome: 'succeeded' });
     clock.advance(1000);
-    const ledger = createLedger({ store: stores.ledger, clock });
+    const ledger = createLedger({ store: stores.ledger, signer, clock });
     const request = { requestedBy: 'user:counsel', reason: 'litigation 2026-17' };
     const before = new Date(clock.now()).toISOString();
 

@@ -9,9 +9,13 @@ import {
   type LedgerCheckpoint,
   signCheckpoint,
 } from './checkpoint.js';
-import type { CheckpointKeys, CheckpointSigner } from './checkpoint-signer.js';
+import type { CheckpointSigner } from './checkpoint-signer.js';
+import { holdsInForce, isHeld } from './deletion-guards.js';
 import { type ChainHead, EventTypes, type LedgerEvent } from './event.js';
 import { csvLines, jsonlLines } from './ledger-export.js';
+import type { LedgerVerifyOptions } from './ledger-verify-options.js';
+import { signOperatorPayload } from './operator-record.js';
+import { type PrunedStream, prunedStream } from './pruned-stream.js';
 import { appendToSharedStream } from './stream-writer.js';
 import { type LedgerVerification, verifyLedger } from './verify.js';
 
@@ -20,6 +24,12 @@ export interface LedgerOptions {
   store: LedgerStore;
   /** Signs checkpoints. Without one, checkpoints are unsigned (they still catch truncation, not forgery). */
   signer?: CheckpointSigner;
+  /**
+   * Signs the operator records `prune` and `redact` write (`ledger.pruned`, `ledger.redacted`):
+   * verification honours a deletion or an erasure only with a record signed by a trusted operator
+   * key. Defaults to `signer`; without either, `prune` and `redact` refuse.
+   */
+  operatorSigner?: CheckpointSigner;
   clock?: Clock;
 }
 
@@ -53,12 +63,17 @@ export interface Ledger {
   }): { stop(): void };
   /** Every stored checkpoint (none when the store cannot keep them). */
   checkpoints(): Promise<LedgerCheckpoint[]>;
-  /** Verifies everything (or one run) against the stored checkpoints and, given keys, their signatures. */
-  verify(options?: { runId?: string; keys?: CheckpointKeys }): Promise<LedgerVerification>;
   /**
-   * Erases one event's payload and salt (for an erasure request), after recording a
+   * Verifies everything (or one run) against the stored checkpoints, any `anchorCheckpoints` and,
+   * given keys, their signatures and those of the operator records. Reports the events no
+   * checkpoint covers.
+   */
+  verify(options?: LedgerVerifyOptions): Promise<LedgerVerification>;
+  /**
+   * Erases one event's payload and salt (for an erasure request), after recording a signed
    * `ledger.redacted` event in the same stream that says who asked and why. Verification still
-   * passes and reports the redaction. Only finished runs can be redacted.
+   * passes and reports the redaction. Only finished runs can be redacted; a run or tenant under
+   * legal hold cannot (`CUSTODY_LEGAL_HOLD`), nor can holds and operator records themselves.
    */
   redact(eventId: string, request: LedgerActionRequest): Promise<LedgerEvent>;
   /**
@@ -79,14 +94,23 @@ export interface Ledger {
   holds(tenant: string): Promise<{ tenant: string; runId: string | null }[]>;
   /**
    * Retention: deletes the finished runs of a tenant whose every event is older than `before`
-   * (ISO 8601), except held ones. First records a `ledger.pruned` event naming each deleted run
-   * and its head, so earlier checkpoints still verify. Throws `CUSTODY_LEGAL_HOLD` when the
+   * (ISO 8601), except held ones. First checks each one's chain and records a signed
+   * `ledger.pruned` event naming each deleted run, its final head and every head a stored
+   * checkpoint pins, so earlier checkpoints still verify. Throws `CUSTODY_LEGAL_HOLD` when the
    * whole tenant is held.
    */
   prune(
     options: { tenant: string; before: string } & LedgerActionRequest,
   ): Promise<{ runs: number; events: number }>;
 }
+
+/** Events `redact` refuses: what verification checks holds, deletions and erasures against. */
+const UNREDACTABLE: ReadonlySet<string> = new Set([
+  EventTypes.redacted,
+  EventTypes.pruned,
+  EventTypes.holdPlaced,
+  EventTypes.holdReleased,
+]);
 
 /** An export in progress: its lines and how many events it holds. */
 export interface ExportResult {
@@ -137,18 +161,35 @@ export function createLedger(options: LedgerOptions): Ledger {
   }
 
   async function activeHolds(tenant: string): Promise<{ tenant: string; runId: string | null }[]> {
-    const events = await readAll(store, {
-      stream: `operator:${tenant}`,
-      type: [EventTypes.holdPlaced, EventTypes.holdReleased],
-    });
-    const holds = new Map<string, { tenant: string; runId: string | null }>();
-    for (const event of events) {
-      const payload = event.payload as { runId?: string | null } | null;
-      const runId = payload?.runId ?? null;
-      if (event.type === EventTypes.holdPlaced) holds.set(runId ?? '*', { tenant, runId });
-      else holds.delete(runId ?? '*');
+    const holds = holdsInForce(await operatorStream(tenant));
+    return [
+      ...(holds.tenant ? [{ tenant, runId: null }] : []),
+      ...[...holds.runIds].map((runId) => ({ tenant, runId })),
+    ];
+  }
+
+  function operatorStream(tenant: string): Promise<LedgerEvent[]> {
+    return readAll(store, { stream: `operator:${tenant}` });
+  }
+
+  function requireOperatorSigner(what: string): CheckpointSigner {
+    const signer = options.operatorSigner ?? options.signer;
+    if (!signer) {
+      throw invalidArgument(
+        `${what} needs an operator signer, so its record carries the authority verification checks: pass \`operatorSigner\` or \`signer\` to createLedger`,
+      );
     }
-    return [...holds.values()];
+    return signer;
+  }
+
+  async function appendSignedRecord(
+    entry: { stream: string; tenant: string; runId: string | null; type: string },
+    payload: Record<string, unknown>,
+    signer: CheckpointSigner,
+    actor: string,
+  ): Promise<LedgerEvent> {
+    const signed = await signOperatorPayload(signer, entry, payload);
+    return appendOperatorEvent(entry.stream, entry.tenant, entry.runId, entry.type, signed, actor);
   }
 
   function assertTenant(tenant: unknown, what: string): asserts tenant is string {
@@ -194,14 +235,15 @@ export function createLedger(options: LedgerOptions): Ledger {
       if (typeof before !== 'string' || Number.isNaN(Date.parse(before))) {
         throw invalidArgument(`prune needs "before" as an ISO 8601 time, got ${describeValue(before)}`);
       }
+      const signer = requireOperatorSigner('prune');
       if (!store.deleteStreams) {
         throw new CustodyError(
           'CUSTODY_STORE_ERROR',
           'this ledger store cannot delete streams, so it cannot prune',
         );
       }
-      const holds = await activeHolds(tenant);
-      if (holds.some((hold) => hold.runId === null)) {
+      const holds = holdsInForce(await operatorStream(tenant));
+      if (holds.tenant) {
         throw new CustodyError(
           'CUSTODY_LEGAL_HOLD',
           `tenant ${tenant} is under legal hold: nothing of it can be pruned`,
@@ -210,7 +252,6 @@ export function createLedger(options: LedgerOptions): Ledger {
           },
         );
       }
-      const heldRuns = new Set(holds.map((hold) => hold.runId));
       const cutoff = new Date(Date.parse(before)).toISOString();
       const byStream = new Map<string, LedgerEvent[]>();
       for (const event of await readAll(store, { tenant })) {
@@ -222,25 +263,24 @@ export function createLedger(options: LedgerOptions): Ledger {
         }
         list.push(event);
       }
-      const doomed: { stream: string; seq: number; hash: string; events: number }[] = [];
-      for (const [stream, list] of byStream) {
+      const checkpoints = store.listCheckpoints ? await store.listCheckpoints() : [];
+      const doomed: PrunedStream[] = [];
+      for (const list of byStream.values()) {
         const last = list.at(-1)!;
         const finished = list.some((event) => event.type === EventTypes.runEnded);
-        if (!finished || last.ts >= cutoff || heldRuns.has(last.runId)) continue;
-        doomed.push({ stream, seq: last.seq, hash: last.hash, events: list.length });
+        if (!finished || last.ts >= cutoff || isHeld(holds, last.runId)) continue;
+        doomed.push(prunedStream(list, checkpoints));
       }
       if (doomed.length === 0) return { runs: 0, events: 0 };
-      await appendOperatorEvent(
-        `operator:${tenant}`,
-        tenant,
-        null,
-        EventTypes.pruned,
+      await appendSignedRecord(
+        { stream: `operator:${tenant}`, tenant, runId: null, type: EventTypes.pruned },
         {
           before: cutoff,
           streams: doomed,
           reason: pruneOptions.reason,
           requestedBy: pruneOptions.requestedBy,
         },
+        signer,
         pruneOptions.requestedBy,
       );
       const events = await store.deleteStreams(doomed.map((entry) => entry.stream));
@@ -288,17 +328,22 @@ export function createLedger(options: LedgerOptions): Ledger {
     },
 
     async verify(verifyOptions = {}) {
-      const events = await readAll(store, verifyOptions.runId ? { runId: verifyOptions.runId } : {});
+      const { runId, keys, operatorKeys, anchorCheckpoints, requireCovered } = verifyOptions;
+      const events = await readAll(store, runId ? { runId } : {});
       const checkpoints = store.listCheckpoints ? await store.listCheckpoints() : [];
       return verifyLedger(events, {
         checkpoints,
-        ...(verifyOptions.keys ? { keys: verifyOptions.keys } : {}),
-        ...(verifyOptions.runId ? { streams: [verifyOptions.runId] } : {}),
+        ...(keys ? { keys } : {}),
+        ...(operatorKeys ? { operatorKeys } : {}),
+        ...(anchorCheckpoints ? { anchorCheckpoints } : {}),
+        ...(requireCovered ? { requireCovered } : {}),
+        ...(runId ? { streams: [runId] } : {}),
       });
     },
 
     async redact(eventId, request) {
       assertRequest(request, 'redact');
+      const signer = requireOperatorSigner('redact');
       if (!store.erasePayload) {
         throw new CustodyError(
           'CUSTODY_STORE_ERROR',
@@ -313,19 +358,30 @@ export function createLedger(options: LedgerOptions): Ledger {
       const target = events.find((event) => event.id === eventId);
       if (!target) throw invalidArgument(`no event with id "${eventId}" in the ledger`);
       if (target.payload === null) throw invalidArgument(`event "${eventId}" is already redacted`);
-      if (target.type === EventTypes.redacted)
-        throw invalidArgument('a redaction record cannot itself be redacted');
+      if (UNREDACTABLE.has(target.type)) {
+        throw invalidArgument(
+          `event "${eventId}" is a ${target.type} record, which cannot be redacted: holds and operator records are what verification checks deletions against`,
+        );
+      }
       const last = events.at(-1)!;
       if (target.runId !== null && last.type !== EventTypes.runEnded && last.type !== EventTypes.redacted) {
         throw invalidArgument(
           `run ${target.runId} has not ended; redact its events once it has (its writer still extends the stream)`,
         );
       }
-      const record = await appendOperatorEvent(
-        stream,
-        target.tenant,
-        target.runId,
-        EventTypes.redacted,
+      const holds = holdsInForce(await operatorStream(target.tenant));
+      if (isHeld(holds, target.runId)) {
+        const held = holds.tenant
+          ? `tenant ${target.tenant}`
+          : `run ${target.runId} of tenant ${target.tenant}`;
+        throw new CustodyError(
+          'CUSTODY_LEGAL_HOLD',
+          `event "${eventId}" cannot be redacted: ${held} is under legal hold; release the hold first`,
+          { details: { eventId, tenant: target.tenant, runId: target.runId } },
+        );
+      }
+      const record = await appendSignedRecord(
+        { stream, tenant: target.tenant, runId: target.runId, type: EventTypes.redacted },
         {
           eventId,
           eventType: target.type,
@@ -333,6 +389,7 @@ export function createLedger(options: LedgerOptions): Ledger {
           reason: request.reason,
           requestedBy: request.requestedBy,
         },
+        signer,
         request.requestedBy,
       );
       await store.erasePayload(eventId);

@@ -79,7 +79,12 @@ describe('verifyLedger', () => {
       {
         ...last,
         type: 'ledger.redacted',
-        payload: { eventId: target.id, reason: 'GDPR erasure', requestedBy: 'user:dpo' },
+        payload: {
+          eventId: target.id,
+          payloadHash: target.payloadHash,
+          reason: 'GDPR erasure',
+          requestedBy: 'user:dpo',
+        },
       },
       { seq: last.seq, hash: last.hash },
     );

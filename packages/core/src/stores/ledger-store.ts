@@ -54,8 +54,16 @@ export interface LedgerStore {
   /**
    * Optional capability: erase the payload and salt of one stored event (set both to null),
    * the only change an append-only ledger allows. The envelope, and so the chain, stays intact.
-   * `createLedger().redact` records the redaction itself as an event; this only erases. Resolves false when
-   * no event has that id.
+   * `createLedger().redact` records the redaction itself as a signed event first; this only
+   * erases. Resolves false when no event has that id, true when the event is (or already was)
+   * erased. Guards, checked where the erasure happens (the conformance suite holds every adapter
+   * to them), refusing with nothing changed:
+   * - `CUSTODY_LEGAL_HOLD` when the event's run or tenant is under legal hold: in stream
+   *   `operator:<tenant>`, the latest `ledger.hold_placed` / `ledger.hold_released` for its run
+   *   id, or for the tenant (`runId: null`), is a `hold_placed`;
+   * - `CUSTODY_STORE_ERROR` unless a `ledger.redacted` event later in the same stream names the
+   *   event by `payload.eventId` and its `payload.payloadHash`.
+   * Stores do not check signatures: verification does. See `checkPayloadErasure`.
    */
   erasePayload?(eventId: string, options?: { signal?: AbortSignal }): Promise<boolean>;
   /** Optional capability: keep a (signed) checkpoint beside the events. */
@@ -64,8 +72,15 @@ export interface LedgerStore {
   listCheckpoints?(options?: { signal?: AbortSignal }): Promise<LedgerCheckpoint[]>;
   /**
    * Optional capability, for retention only: delete whole streams (every event of each).
-   * `createLedger().prune` records a `ledger.pruned` event naming them and their heads first, so checkpoints
-   * that covered them still verify. Resolves to the number of events deleted.
+   * `createLedger().prune` records a signed `ledger.pruned` event naming them and their heads
+   * first, so checkpoints that covered them still verify. Resolves to the number of events
+   * deleted; names of streams that do not exist are ignored. Guards, checked for every stream
+   * before any is deleted, in the same transaction as the deletion (a refusal deletes nothing):
+   * - `CUSTODY_LEGAL_HOLD` when a stream's run or tenant (those of its events) is under legal
+   *   hold, as for `erasePayload`;
+   * - `CUSTODY_STORE_ERROR` unless a `ledger.pruned` event in stream `operator:<tenant>` lists the
+   *   stream with `seq` and `hash` equal to its current head.
+   * Stores do not check signatures: verification does. See `checkStreamDeletion`.
    */
   deleteStreams?(streams: readonly string[], options?: { signal?: AbortSignal }): Promise<number>;
   /**

@@ -1,5 +1,6 @@
-import { CustodyError, invalidArgument } from '../errors.js';
+import { CustodyError, describeValue, invalidArgument } from '../errors.js';
 import type { LedgerCheckpoint } from '../ledger/checkpoint.js';
+import { checkPayloadErasure, checkStreamDeletion } from '../ledger/deletion-guards.js';
 import { type ChainHead, GENESIS_HASH, type LedgerEvent } from '../ledger/event.js';
 import type { LedgerPage, LedgerQuery, LedgerStore } from './ledger-store.js';
 import { matchesLedgerQuery } from './ledger-store.js';
@@ -60,10 +61,14 @@ export class InMemoryLedgerStore implements LedgerStore {
     }
   }
 
+  /** Erases after the guards of the port: no legal hold, and a `ledger.redacted` record naming the event. */
   async erasePayload(eventId: string): Promise<boolean> {
     const index = this.#events.findIndex((event) => event.id === eventId);
     if (index < 0) return false;
     const event = this.#events[index]!;
+    if (event.payload === null) return true;
+    const refusal = checkPayloadErasure(event, this.#streams.get(event.stream)!, this.#operatorEvents(event));
+    if (refusal) throw refusal;
     const erased: LedgerEvent = { ...event, payload: null, salt: null };
     this.#events[index] = erased;
     this.#streams.get(event.stream)![event.seq] = erased;
@@ -72,8 +77,20 @@ export class InMemoryLedgerStore implements LedgerStore {
 
   readonly #checkpoints: LedgerCheckpoint[] = [];
 
+  /**
+   * Deletes whole streams after the guards of the port, checked for every stream before any is
+   * deleted: no legal hold on its run or tenant, and a `ledger.pruned` record naming its head.
+   */
   async deleteStreams(streams: readonly string[]): Promise<number> {
-    const doomed = new Set(streams);
+    if (!Array.isArray(streams) || !streams.every((stream) => typeof stream === 'string')) {
+      throw invalidArgument(`deleteStreams expects an array of stream names, got ${describeValue(streams)}`);
+    }
+    const doomed = new Set(streams.filter((stream) => this.#streams.has(stream)));
+    for (const stream of doomed) {
+      const events = this.#streams.get(stream)!;
+      const refusal = checkStreamDeletion(events, this.#operatorEvents(events[0]!));
+      if (refusal) throw refusal;
+    }
     let deleted = 0;
     for (let i = this.#events.length - 1; i >= 0; i--) {
       if (doomed.has(this.#events[i]!.stream)) {
@@ -83,6 +100,11 @@ export class InMemoryLedgerStore implements LedgerStore {
     }
     for (const stream of doomed) this.#streams.delete(stream);
     return deleted;
+  }
+
+  /** The events of the operator stream of `event`'s tenant, where holds and prune records live. */
+  #operatorEvents(event: LedgerEvent): LedgerEvent[] {
+    return this.#streams.get(`operator:${event.tenant}`) ?? [];
   }
 
   async appendCheckpoint(checkpoint: LedgerCheckpoint): Promise<void> {
