@@ -154,7 +154,12 @@ describePostgres(
         await expect(pruner.ledger.deleteStreams([s])).rejects.toMatchObject({ code: 'CUSTODY_STORE_ERROR' });
         expect(await count(s)).toBe(3);
         await recordPrune(app.ledger, t, [run]);
-        expect(await pruner.ledger.deleteStreams([s, 'no-such-stream'])).toBe(3);
+        // Records written since, naming other streams: the one naming this run is found further back.
+        const second = runEvents(`${t}-second`, 2, { tenant: t });
+        await app.ledger.append(second);
+        await recordPrune(app.ledger, t, [second]);
+        await recordPrune(app.ledger, t, [runEvents(`${t}-unrelated`, 1, { tenant: t })]);
+        expect(await pruner.ledger.deleteStreams([s, 'no-such-stream', second[0]!.stream])).toBe(5);
       });
 
       it('for a held run or tenant, and for every stream of a call one of whose streams is held', async () => {

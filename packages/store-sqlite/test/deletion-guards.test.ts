@@ -104,8 +104,13 @@ describe('deleteStreams refuses, deleting nothing, unless the deletion is record
     expect(error.code).toBe('CUSTODY_STORE_ERROR');
     expect(error.message).toMatch(/no ledger.pruned record names stream run-a at its head seq 2/);
     expect(count('run-a')).toBe(3);
-    await store.append([forgedPruneRecord('tenant-a', [run], mislabelled)]);
-    expect(await store.deleteStreams(['run-a'])).toBe(3);
+    const named = forgedPruneRecord('tenant-a', [run], mislabelled);
+    // Records written since, naming other streams: the one naming run-a is found further back.
+    const second = runEvents('run-second', 2);
+    const later = forgedPruneRecord('tenant-a', [second], named);
+    const unrelated = forgedPruneRecord('tenant-a', [runEvents('run-unrelated', 1)], later);
+    await store.append([named, ...second, later, unrelated]);
+    expect(await store.deleteStreams(['run-a', 'no-such-stream', 'run-second'])).toBe(5);
   });
 
   it('for a held run, a held tenant, and every stream of the call when one of them is refused', async () => {
