@@ -7,10 +7,6 @@ import {
   readAll,
   verifyLedger,
 } from '@custody/core';
-import type pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPostgresStores, type PostgresStores, postgresMigrations } from '../src/index.js';
-import { HOLD_LOCK_CLASS } from '../src/migrations.js';
 import {
   forgedPruneRecord,
   forgedRedactionRecord,
@@ -22,7 +18,11 @@ import {
   recordRedaction,
   runEvents,
   signedAgain,
-} from './operator-records.js';
+} from '@custody/store-conformance';
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPostgresStores, type PostgresStores, postgresMigrations } from '../src/index.js';
+import { HOLD_LOCK_CLASS } from '../src/migrations.js';
 import { createTestPool, describePostgres, dropSchema, freshSchemaName } from './test-database.js';
 
 const REQUEST = { requestedBy: 'user:dpo@example.com', reason: 'erasure request #42' };

@@ -6,11 +6,11 @@ import {
   readAll,
   verifyLedger,
 } from '@custody/core';
+import { operatorKey, recordPrune } from '@custody/store-conformance';
 import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createPostgresStores, type PostgresPool, type PostgresStores } from '../src/index.js';
 import { headOf, makeChain, makeEvent } from './events.js';
-import { operatorKey, recordPrune } from './operator-records.js';
 import { createTestPool, describePostgres, dropSchema, freshSchemaName } from './test-database.js';
 
 /**

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { type ChainHead, canonicalize, type LedgerEvent, readAll, sealEvent } from '@custody/core';
+import { forgedRedactionRecord, recordPrune, recordRedaction } from '@custody/store-conformance';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresStores, type PostgresStores, postgresMigrations } from '../src/index.js';
-import { forgedRedactionRecord, recordPrune, recordRedaction } from './operator-records.js';
 import { asSuperuser } from './raw-postgres.js';
 import { createTestPool, describePostgres, dropSchema, freshSchemaName } from './test-database.js';
 

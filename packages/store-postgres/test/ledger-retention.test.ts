@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { readAll, verifyLedger } from '@custody/core';
+import { forgedPruneRecord, recordPrune } from '@custody/store-conformance';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresStores, type PostgresStores } from '../src/index.js';
 import { makeChain } from './events.js';
-import { forgedPruneRecord, recordPrune } from './operator-records.js';
 import { createTestPool, describePostgres, dropSchema, freshSchemaName } from './test-database.js';
 
 describePostgres('PostgreSQL ledger retention (deleteStreams)', () => {

@@ -2,10 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CustodyError, canonicalize, createLedger, readAll, verifyLedger } from '@custody/core';
-import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createSqliteLedgerStore, type SqliteLedgerStore } from '../src/index.js';
-import { MIGRATIONS, SQLITE_SCHEMA_VERSION } from '../src/sqlite-schema.js';
 import {
   forgedPruneRecord,
   forgedRedactionRecord,
@@ -13,7 +9,11 @@ import {
   operatorKey,
   runEvents,
   signedAgain,
-} from './operator-records.js';
+} from '@custody/store-conformance';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createSqliteLedgerStore, type SqliteLedgerStore } from '../src/index.js';
+import { MIGRATIONS, SQLITE_SCHEMA_VERSION } from '../src/sqlite-schema.js';
 
 let dir: string;
 let path: string;

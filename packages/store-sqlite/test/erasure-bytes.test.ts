@@ -3,10 +3,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLedger, readAll } from '@custody/core';
+import { operatorKey, runEvents } from '@custody/store-conformance';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteLedgerStore } from '../src/index.js';
-import { operatorKey, runEvents } from './operator-records.js';
 
 let dir: string;
 let path: string;

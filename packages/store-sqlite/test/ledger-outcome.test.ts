@@ -9,11 +9,11 @@ import {
   readAll,
   sealEvent,
 } from '@custody/core';
+import { forgedPruneRecord, forgedRedactionRecord } from '@custody/store-conformance';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteLedgerStore } from '../src/index.js';
 import { MIGRATIONS, SQLITE_SCHEMA_VERSION } from '../src/sqlite-schema.js';
-import { forgedPruneRecord, forgedRedactionRecord } from './operator-records.js';
 import { asFileOwner } from './raw-sqlite.js';
 
 let dir: string;

@@ -9,10 +9,10 @@ import {
   sealEvent,
   verifyLedger,
 } from '@custody/core';
+import { forgedPruneRecord } from '@custody/store-conformance';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteLedgerStore, type SqliteDriver, type SqliteLedgerStore } from '../src/index.js';
-import { forgedPruneRecord } from './operator-records.js';
 
 let dir: string;
 let path: string;

@@ -11,6 +11,13 @@ import {
   signOperatorPayload,
 } from '@custody/core';
 
+/*
+ * Fixtures for an adapter's own tests of its deletion and erasure guards: events, operator keys,
+ * and operator records written straight to a store the way core's `createLedger` writes them, or
+ * forged the ways an attacker with write access would. The conformance suite has its own, bound
+ * to its harness; these take a plain `LedgerStore`.
+ */
+
 /** An Ed25519 operator key: the signer createLedger is given and the public keys verification trusts. */
 export function operatorKey(keyId = 'operator-key'): { signer: CheckpointSigner; keys: CheckpointKeys } {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
