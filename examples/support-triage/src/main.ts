@@ -1,5 +1,6 @@
 import { dirname, join } from 'node:path';
-import { createLedger, renderTimeline } from '@custody/core';
+import { renderTimeline } from '@custody/cli';
+import { createLedger } from '@custody/core';
 import { createSqliteStores } from '@custody/store-sqlite';
 import { runSupportTriage } from './app.js';
 import { loadOrCreateDemoKey } from './demo-key.js';

@@ -1,4 +1,11 @@
-import { createMemoryStores, createRuntime, type MemoryStores, type Run, type Runtime } from '@custody/core';
+import {
+  createMemoryStores,
+  createRuntime,
+  type MemoryStores,
+  type Run,
+  type Runtime,
+  type StartRunOptions,
+} from '@custody/core';
 import type { Policy } from '@custody/policy';
 import { collectGarbage, medianRound, type Timing, timeEachCall } from './measure.js';
 import { supportPolicy } from './support-policy.js';
@@ -41,16 +48,19 @@ export interface SupportSession {
   readonly run: Run;
 }
 
+/** The support bot's run, as every scenario starts it. */
+export const SUPPORT_RUN: StartRunOptions = {
+  actor: { kind: 'agent', id: 'support-bot', tenant: 'acme', scopes: ['tickets:*'] },
+  agent: { id: 'support-bot', version: '1.0.0', tools: ['tickets.*'] },
+  scope: { tenant: 'acme' },
+  metadata: { queue: 'billing' },
+};
+
 /** Starts a support-bot run on a fresh runtime with memory stores (the benchmark's setting). */
 export async function startSupportSession(policy: Policy): Promise<SupportSession> {
   const stores = createMemoryStores();
   const runtime = createRuntime({ tools: [createTicketTool, getTicketTool], policy, stores });
-  const run = await runtime.startRun({
-    actor: { kind: 'agent', id: 'support-bot', tenant: 'acme', scopes: ['tickets:*'] },
-    agent: { id: 'support-bot', version: '1.0.0', tools: ['tickets.*'] },
-    scope: { tenant: 'acme' },
-    metadata: { queue: 'billing' },
-  });
+  const run = await runtime.startRun(SUPPORT_RUN);
   return { runtime, stores, run };
 }
 

@@ -1,21 +1,19 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type ChainHead,
-  canonicalize,
   InMemoryLedgerStore,
   type LedgerEvent,
   type LedgerStore,
   readAll,
-  sealEvent,
   verifyLedger,
 } from '@custody/core';
+import { canonicalize, sealEvent } from '@custody/core/ledger';
 import { createPostgresStores, type PostgresStores } from '@custody/store-postgres';
 import { createSqliteLedgerStore } from '@custody/store-sqlite';
-import pg from 'pg';
 import { collectGarbage } from './measure.js';
+import { dropSchema, freshSchemaName, probePostgres, redactUrl } from './postgres-server.js';
 
 /** Options of {@link measureLedgerThroughput}: event counts per scenario, sized for ~60 s on 2 cores. */
 export interface LedgerThroughputOptions {
@@ -199,9 +197,6 @@ function sealStream(stream: string, count: number): LedgerEvent[] {
         payload,
       },
       head,
-      canonicalize(payload),
-      // The payload object is built here for this event only and never changed: no snapshot needed.
-      false,
     );
     head = { seq: event.seq, hash: event.hash };
     events.push(event);
@@ -329,47 +324,6 @@ async function checkReadBack(
 function skipped(scenario: Scenario, reason: string): ThroughputFigure {
   const { id, name, store, runs, eventsPerAppend } = scenario;
   return { id, name, store, runs, eventsPerAppend, status: 'skipped', reason };
-}
-
-/** The connection string with any password replaced, for printing. */
-export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
-}
-
-interface PostgresServer {
-  readonly server: string;
-  readonly synchronousCommit: string;
-  readonly fsync: string;
-}
-
-/** Connects once to see whether the server is there, and reads what its durability settings are. */
-async function probePostgres(url: string): Promise<PostgresServer | string> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    const row = (
-      await client.query(
-        "SELECT current_setting('server_version') AS version, current_setting('synchronous_commit') AS sc, current_setting('fsync') AS fsync",
-      )
-    ).rows[0] as { version: string; sc: string; fsync: string };
-    return { server: `PostgreSQL ${row.version}`, synchronousCommit: row.sc, fsync: row.fsync };
-  } catch (error) {
-    return error instanceof Error ? error.message || error.name : String(error);
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-async function dropSchema(url: string, schema: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  } finally {
-    await client.end().catch(() => {});
-  }
 }
 
 /**
@@ -509,7 +463,7 @@ export async function measureLedgerThroughput(
     skippedReason = `PostgreSQL at ${redactUrl(url)} is unreachable (${probe}); start it or set CUSTODY_BENCH_POSTGRES_URL`;
     for (const scenario of postgresScenarios) figures.push(skipped(scenario, skippedReason));
   } else {
-    schema = `custody_bench_${randomSuffix()}`;
+    schema = freshSchemaName();
     let stores: PostgresStores | undefined;
     try {
       stores = createPostgresStores({ connectionString: url, schema });
@@ -584,8 +538,4 @@ function measureVerification(events: readonly LedgerEvent[], rounds: number): Ve
       met: eventsPerSecond >= THROUGHPUT_TARGETS.verifyPerCore,
     },
   };
-}
-
-function randomSuffix(): string {
-  return randomBytes(6).toString('hex');
 }

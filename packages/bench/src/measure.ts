@@ -150,3 +150,87 @@ export function medianRound<T>(rounds: readonly T[], overhead: (round: T) => num
   const ordered = [...rounds].sort((a, b) => overhead(a) - overhead(b));
   return ordered[(ordered.length - 1) >> 1]!;
 }
+
+/** A figure measured once per round: the median round's value and the range over every round. */
+export interface Spread {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+  /** Every round's value, in the order measured. */
+  readonly rounds: readonly number[];
+}
+
+/** The median (the lower middle for an even count), min and max of per-round values. */
+export function spreadOf(values: readonly number[]): Spread {
+  if (values.length === 0) throw new RangeError('[custody-bench] spreadOf needs at least one value');
+  const ordered = [...values].sort((a, b) => a - b);
+  return {
+    median: ordered[(ordered.length - 1) >> 1]!,
+    min: ordered[0]!,
+    max: ordered[ordered.length - 1]!,
+    rounds: [...values],
+  };
+}
+
+/** Options of {@link timeConcurrentLoops}. */
+export interface ConcurrentLoopOptions {
+  /** Loops running at once, each awaiting its operation before starting the next. */
+  loops: number;
+  /** The same loops run this long first, untimed. */
+  warmupMs: number;
+  /** How long the loops keep starting operations while the clock runs. */
+  windowMs: number;
+}
+
+/** What {@link timeConcurrentLoops} counted. */
+export interface ConcurrentRate {
+  readonly loops: number;
+  /** Operations completed in the timed phase, every loop together. */
+  readonly operations: number;
+  /** From the start of the timed phase until its last operation settled. */
+  readonly seconds: number;
+  readonly perSecond: number;
+  /** This process's CPU time (user + system) over `seconds`: 1 = one core kept busy. */
+  readonly processCpuShare: number;
+}
+
+/**
+ * Throughput of `loops` loops running at once, each awaiting `operation` and starting the next
+ * until the window closes. The clock stops when the last operation started in the window settles,
+ * and every one of them is counted, so nothing in flight is dropped or half-counted. `index` runs
+ * across loops and phases (warm-up included), so each operation can take a distinct input.
+ */
+export async function timeConcurrentLoops(
+  operation: (loop: number, index: number) => unknown,
+  options: ConcurrentLoopOptions,
+): Promise<ConcurrentRate> {
+  let next = 0;
+  const phase = async (ms: number) => {
+    const deadline = process.hrtime.bigint() + BigInt(Math.round(ms * 1e6));
+    let done = 0;
+    await Promise.all(
+      Array.from({ length: options.loops }, async (_, loop) => {
+        // Awaiting even a synchronous operation lets the other loops take their turn.
+        while (process.hrtime.bigint() < deadline) {
+          await operation(loop, next++);
+          done++;
+        }
+      }),
+    );
+    return done;
+  };
+  await phase(options.warmupMs);
+  collectGarbage();
+  const cpuBefore = process.cpuUsage();
+  const started = process.hrtime.bigint();
+  const operations = await phase(options.windowMs);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    loops: options.loops,
+    operations,
+    seconds,
+    perSecond: operations / seconds,
+    processCpuShare: (cpu.user + cpu.system) / 1e6 / seconds,
+  };
+}

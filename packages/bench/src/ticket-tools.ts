@@ -59,17 +59,22 @@ export const getTicketTool = defineTool({
 });
 
 /**
- * Distinct drafts, one per call, so no gated write is ever an idempotency hit (the key is derived
- * from the canonical input).
+ * The `index`-th draft; distinct for every index, so no gated write is ever an idempotency hit
+ * (the key is derived from the canonical input).
  */
-export function ticketDrafts(count: number): TicketDraft[] {
+export function ticketDraft(index: number): TicketDraft {
   const priorities = ['low', 'normal', 'high'] as const;
-  return Array.from({ length: count }, (_, i) => ({
-    customerId: `cus_${(i % 97).toString().padStart(4, '0')}`,
-    title: `Refund not received for order #${100_000 + i}`,
-    priority: priorities[i % priorities.length]!,
+  return {
+    customerId: `cus_${(index % 97).toString().padStart(4, '0')}`,
+    title: `Refund not received for order #${100_000 + index}`,
+    priority: priorities[index % priorities.length]!,
     tags: ['billing', 'refund'],
-  }));
+  };
+}
+
+/** Distinct drafts, one per call (see {@link ticketDraft}). */
+export function ticketDrafts(count: number): TicketDraft[] {
+  return Array.from({ length: count }, (_, i) => ticketDraft(i));
 }
 
 /** Distinct lookups, one per call. */

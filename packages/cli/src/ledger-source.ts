@@ -6,10 +6,10 @@ import {
   type LedgerEvent,
   type LedgerQuery,
   type LedgerStore,
-  matchesLedgerQuery,
   type ParsedLedgerExport,
   parseJsonlExport,
 } from '@custody/core';
+import { matchesLedgerQuery } from '@custody/core/ledger';
 import { createPostgresStores } from '@custody/store-postgres';
 import { createSqliteLedgerStore } from '@custody/store-sqlite';
 import type { StoreTarget } from './store-arg.js';

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CSV_COLUMNS } from '@custody/core';
+import { CSV_COLUMNS } from '@custody/core/ledger';
 import { createSqliteStores } from '@custody/store-sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, createSqliteLedgerFixture, type SqliteLedgerFixture } from './ledger-fixture.js';

@@ -9,8 +9,8 @@ import {
   type LedgerEvent,
   type LedgerStore,
   readAll,
-  sealEvent,
 } from '@custody/core';
+import { sealEvent } from '@custody/core/ledger';
 import { createSqliteLedgerStore } from '@custody/store-sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli, createSqliteLedgerFixture, FIXTURE_RUNS, type SqliteLedgerFixture } from './ledger-fixture.js';

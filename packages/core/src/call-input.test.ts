@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { agentActor, simplePolicy, triageAgent } from '../test/helpers.js';
-import { canonicalize, createRuntime, defineTool, EventTypes, readAll } from './index.js';
+import { createRuntime, defineTool, EventTypes, readAll } from './index.js';
+import { canonicalize } from './ledger/index.js';
 
 /**
  * The attack of issue 8 item 1: the caller keeps a reference to the input it passed and changes it

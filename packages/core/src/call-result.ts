@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { CustodyErrorCode } from './errors.js';
+import { CustodyError, type CustodyErrorCode } from './errors.js';
 import type { ApproverRequirement, PolicyDecision } from './policy.js';
 import type { AnyTool } from './tool.js';
 
@@ -81,3 +81,35 @@ export type ToolOutput<T extends AnyTool> = T extends { output: infer O extends 
 export type ToolInput<T extends AnyTool> = T extends { input: infer I extends z.ZodType }
   ? z.input<I>
   : unknown;
+
+/**
+ * The output of an `ok` result, or a {@link CustodyError} for any other outcome, its `code` saying
+ * which. What `run.callOrThrow` does with `run.call`'s answer.
+ */
+export function outputOrThrow<O>(result: CallResult<O>): O {
+  switch (result.status) {
+    case 'ok':
+      return result.output;
+    case 'pending_approval':
+      throw new CustodyError(
+        'CUSTODY_APPROVAL_REQUIRED',
+        `tool "${result.tool}" needs approval (request ${result.approval.id})`,
+        {
+          details: { callId: result.callId, approval: result.approval },
+        },
+      );
+    case 'denied':
+      throw new CustodyError(result.code, result.reason, {
+        details: { callId: result.callId, tool: result.tool },
+      });
+    case 'invalid':
+      throw new CustodyError(result.code, result.message, {
+        details: { callId: result.callId, tool: result.tool, issues: result.issues },
+      });
+    case 'failed':
+      throw new CustodyError(result.code, result.message, {
+        cause: result.cause,
+        details: { callId: result.callId, tool: result.tool, executed: result.executed },
+      });
+  }
+}

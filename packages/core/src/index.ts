@@ -1,5 +1,13 @@
-export type { ActionDigest, ActionDigestInput } from './action-digest.js';
-export { computeActionDigest } from './action-digest.js';
+/**
+ * `@custody/core`: what an app uses — the runtime, tools, runs and their results, errors,
+ * principals, policy types, the store ports and the in-memory stores, telemetry names, and the
+ * operator's ledger API (`createLedger`, `verifyLedger`, checkpoint signing). The ledger's
+ * building blocks (sealing, canonical JSON, hashing, checkpoint pieces, operator-record signing)
+ * are under `@custody/core/ledger`, the test doubles under `@custody/core/testing`.
+ *
+ * @packageDocumentation
+ */
+export type { ActionDigest } from './action-digest.js';
 export type {
   CallDenied,
   CallFailed,
@@ -11,6 +19,7 @@ export type {
   ToolInput,
   ToolOutput,
 } from './call-result.js';
+export { outputOrThrow } from './call-result.js';
 export type { Clock } from './clock.js';
 export { systemClock } from './clock.js';
 export type {
@@ -27,59 +36,16 @@ export { globToRegExp, matchesAny } from './glob.js';
 export type { IdKind, IdSource } from './ids.js';
 export { randomIds } from './ids.js';
 export type { InputLimits } from './input-limits.js';
-export { canonicalize, canonicalObject } from './ledger/canonical-json.js';
-export {
-  envelopeJson,
-  payloadCommitment,
-  type SealerIdentity,
-  StreamSealer,
-  sealEvent,
-} from './ledger/chain.js';
 export type { CheckpointSignature, LedgerCheckpoint } from './ledger/checkpoint.js';
-export {
-  checkpointCount,
-  checkpointMessage,
-  checkpointRoot,
-  createCheckpoint,
-  signCheckpoint,
-} from './ledger/checkpoint.js';
 export type { UncoveredEvents } from './ledger/checkpoint-coverage.js';
-export { countUncovered } from './ledger/checkpoint-coverage.js';
 export type { CheckpointKeys, CheckpointSigner } from './ledger/checkpoint-signer.js';
-export { createEd25519Signer, verifyEd25519 } from './ledger/checkpoint-signer.js';
-export type { HoldsInForce } from './ledger/deletion-guards.js';
-export {
-  checkPayloadErasure,
-  checkStreamDeletion,
-  holdsInForce,
-  isHeld,
-  pruneRecordNamesHead,
-  redactionRecordNamesEvent,
-} from './ledger/deletion-guards.js';
-export type { ChainHead, EventDraft, EventType, LedgerEvent } from './ledger/event.js';
-export { EventTypes, GENESIS_HASH, LEDGER_SCHEMA_VERSION } from './ledger/event.js';
-export { sha256Hex } from './ledger/hash.js';
-export type { ExportResult, Ledger, LedgerActionRequest, LedgerOptions } from './ledger/ledger.js';
-export { createLedger } from './ledger/ledger.js';
+export { createEd25519Signer } from './ledger/checkpoint-signer.js';
+export type { ChainHead, EventType, LedgerEvent } from './ledger/event.js';
+export { EventTypes } from './ledger/event.js';
 export type { LedgerExportHeader, ParsedLedgerExport } from './ledger/ledger-export.js';
-export { CSV_COLUMNS, csvCell, csvLines, jsonlLines, parseJsonlExport } from './ledger/ledger-export.js';
+export { parseJsonlExport } from './ledger/ledger-export.js';
 export type { LedgerVerifyOptions } from './ledger/ledger-verify-options.js';
-export { merkleRoot } from './ledger/merkle.js';
-export type {
-  OperatorAuthority,
-  OperatorAuthorityProblem,
-  OperatorRecordEnvelope,
-} from './ledger/operator-record.js';
-export {
-  checkOperatorAuthority,
-  OPERATOR_RECORD_PURPOSE,
-  OPERATOR_RECORD_TYPES,
-  operatorRecordMessage,
-  signOperatorPayload,
-} from './ledger/operator-record.js';
-export type { PrunedStream } from './ledger/pruned-stream.js';
-export type { RedactionPolicy, Redactor } from './ledger/redaction-policy.js';
-export { createRedactor, DEFAULT_REDACTED_KEYS } from './ledger/redaction-policy.js';
+export type { RedactionPolicy } from './ledger/redaction-policy.js';
 export type {
   LedgerProblem,
   LedgerProblemCheckpoint,
@@ -89,7 +55,19 @@ export type {
   VerifyLedgerOptions,
 } from './ledger/verify.js';
 export { verifyLedger } from './ledger/verify.js';
+export type { ExportResult, Ledger, LedgerActionRequest, LedgerOptions } from './ledger-operations/ledger.js';
+export { createLedger } from './ledger-operations/ledger.js';
 export type { Mode, ModeTarget } from './mode.js';
+export type { CallOutput, CallRequest, CallRun, CallState } from './pipeline/call-state.js';
+export type {
+  NextStep,
+  PipelineExtension,
+  PipelineStep,
+  StepName,
+  ToolInvocation,
+  ToolInvocationWrapper,
+} from './pipeline/step.js';
+export { STEP_NAMES } from './pipeline/step.js';
 export type {
   ApproverRequirement,
   DecisionEffect,
@@ -100,9 +78,8 @@ export type {
   PolicyRunContext,
 } from './policy.js';
 export type { AgentIdentity, Principal, PrincipalKind, ResourceScope } from './principal.js';
-export { principalRef, RESOURCE_LEVELS, resourceOutsideScope, scopeGranted } from './principal.js';
-export type { CallOptions, Run, RunOutcome, VisibleTool } from './run.js';
-export { listVisibleTools, outputOrThrow } from './run.js';
+export { scopeGranted } from './principal.js';
+export type { CallOptions, Run, RunOutcome } from './run-contract.js';
 export type { Runtime, RuntimeOptions, StartRunOptions } from './runtime.js';
 export { createRuntime } from './runtime.js';
 export type { TextMaskOptions } from './secret-text.js';
@@ -113,6 +90,8 @@ export type {
   ApprovalStatus,
   ApprovalStore,
 } from './stores/approval-store.js';
+export type { GroupCommitOptions, Settled } from './stores/group-commit.js';
+export { GroupCommit } from './stores/group-commit.js';
 export type {
   IdempotencyClaim,
   IdempotencyClaimRequest,
@@ -120,16 +99,22 @@ export type {
   IdempotencyStore,
 } from './stores/idempotency-store.js';
 export type { FullLedgerStore, LedgerPage, LedgerQuery, LedgerStore } from './stores/ledger-store.js';
-export { eventOutcome, eventToolName, matchesLedgerQuery, readAll } from './stores/ledger-store.js';
+export { readAll } from './stores/ledger-store.js';
 export { InMemoryApprovalStore } from './stores/memory-approval-store.js';
 export { InMemoryIdempotencyStore } from './stores/memory-idempotency-store.js';
 export { InMemoryLedgerStore } from './stores/memory-ledger-store.js';
 export type { MemoryStores } from './stores/memory-stores.js';
 export { createMemoryStores } from './stores/memory-stores.js';
+export { InMemoryUnitOfWork } from './stores/memory-unit-of-work.js';
 export type { RuntimeStores } from './stores/stores.js';
+export type {
+  IdempotencyCompletion,
+  IdempotencyRelease,
+  UnitOfWork,
+  UnitOfWorkResult,
+  UnitOfWorkStore,
+} from './stores/unit-of-work.js';
 export { CustodyAttributes, GenAiAttributes, GenAiOperations } from './telemetry/attributes.js';
-export type { TimelineEntry } from './timeline.js';
-export { describeEvent, renderTimeline } from './timeline.js';
 export type {
   AnyTool,
   EffectClass,
@@ -139,4 +124,6 @@ export type {
   ToolSpec,
   VerifyOutcome,
 } from './tool.js';
-export { defineTool, EFFECT_CLASSES, toolCatalogEntry } from './tool.js';
+export { defineTool, toolCatalogEntry } from './tool.js';
+export type { VisibleTool } from './visible-tools.js';
+export { listVisibleTools } from './visible-tools.js';

@@ -5,6 +5,7 @@ import type { IdSource } from './ids.js';
 import type { ResolvedInputLimits } from './input-limits.js';
 import type { Redaction, Redactor } from './ledger/redaction-policy.js';
 import type { ModeTable } from './mode.js';
+import type { Pipeline } from './pipeline/pipeline.js';
 import type { PolicyEngine } from './policy.js';
 import type { RuntimeStores } from './stores/stores.js';
 import type { AnyTool } from './tool.js';
@@ -27,6 +28,8 @@ export interface RuntimeInternals {
   /** The redaction policy at work (masking, keyed hashes, secrets for text); undefined without one. */
   readonly redaction: Redaction | undefined;
   readonly limits: ResolvedInputLimits;
+  /** The gated pipeline every call runs: the built-in steps and the extensions' ones. */
+  readonly pipeline: Pipeline;
   toolNames(): string;
   inputSchema(tool: AnyTool): unknown;
 }

@@ -8,10 +8,10 @@ import { type IdSource, randomIds } from './ids.js';
 import { type InputLimits, resolveInputLimits } from './input-limits.js';
 import { canonicalize } from './ledger/canonical-json.js';
 import { EventTypes } from './ledger/event.js';
-import { EventRecorder } from './ledger/event-recorder.js';
 import { createRedaction, type RedactionPolicy } from './ledger/redaction-policy.js';
-import { appendToSharedStream } from './ledger/stream-writer.js';
 import { assertMode, type Mode, ModeTable, type ModeTarget } from './mode.js';
+import { createPipeline } from './pipeline/pipeline.js';
+import type { PipelineExtension } from './pipeline/step.js';
 import type { PolicyEngine } from './policy.js';
 import {
   type AgentIdentity,
@@ -20,7 +20,10 @@ import {
   principalRef,
   type ResourceScope,
 } from './principal.js';
-import { GatedRun, type Run } from './run.js';
+import { EventRecorder } from './recording/event-recorder.js';
+import { appendToSharedStream } from './recording/stream-writer.js';
+import { GatedRun } from './run.js';
+import type { Run } from './run-contract.js';
 import type { RuntimeInternals } from './runtime-internals.js';
 import { createMemoryStores } from './stores/memory-stores.js';
 import type { RuntimeStores } from './stores/stores.js';
@@ -52,6 +55,11 @@ export interface RuntimeOptions {
   limits?: InputLimits;
   /** How long an approval request stays open. Default 24 hours. */
   approvalTtlMs?: number;
+  /**
+   * Steps packages add to the gated pipeline (a budget around execution, connector reliability
+   * around `execute`); see `PipelineExtension` and docs/pipeline.md.
+   */
+  extensions?: readonly PipelineExtension[];
   idempotency?: {
     /** How long a claim holds if its process dies mid-call. Default 5 minutes. */
     leaseMs?: number;
@@ -124,11 +132,17 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     );
   }
   const memory = createMemoryStores();
-  const stores: RuntimeStores = {
+  let stores: RuntimeStores = {
     ledger: options.stores?.ledger ?? memory.ledger,
     approvals: options.stores?.approvals ?? memory.approvals,
     idempotency: options.stores?.idempotency ?? memory.idempotency,
   };
+  // One transaction per commit where the ledger and idempotency stores share an engine: the given
+  // unit of work when it covers exactly the stores in use, the memory one when both are in memory.
+  const unitOfWork = [options.stores?.unitOfWork, memory.unitOfWork].find(
+    (unit) => unit?.ledger === stores.ledger && unit.idempotency === stores.idempotency,
+  );
+  if (unitOfWork) stores = { ...stores, unitOfWork };
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? randomIds;
   const tracer = options.tracer ?? trace.getTracer('@custody/core', '0.1.0');
@@ -159,6 +173,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     redact,
     redaction,
     limits,
+    pipeline: createPipeline(options.extensions),
     toolNames: () => toolNames,
     inputSchema(tool) {
       if (!schemaCache.has(tool))
@@ -260,13 +275,12 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       // With no SDK registered the span is a no-op without ids: the ledger still gets a trace id.
       const traceId = valid ? spanContext.traceId : ids.traceId();
       const spanId = valid ? spanContext.spanId : ids.spanId();
-      const recorder = new EventRecorder(
-        stores.ledger,
-        { stream: runId, runId, traceId, tenant: scope.tenant, actor: principalRef(principal) },
-        () => clock.now(),
-        undefined,
+      const recorder = new EventRecorder({
+        stores,
+        identity: { stream: runId, runId, traceId, tenant: scope.tenant, actor: principalRef(principal) },
+        now: () => clock.now(),
         redact,
-      );
+      });
       recorder.record(
         EventTypes.runStarted,
         {

@@ -3,6 +3,7 @@ import {
   createMemoryStores,
   createRuntime,
   defineTool,
+  InMemoryIdempotencyStore,
   type PolicyDecision,
   type PolicyEngine,
   type PolicyRequest,
@@ -105,4 +106,18 @@ export function startTriageRun(
     scope: { tenant: 'acme', project: 'SUP' },
     ...extra,
   });
+}
+
+/** An idempotency store whose `claim` or `complete` always fails, the rest in memory. */
+export function failingIdempotencyStore(method: 'claim' | 'complete') {
+  const inner = new InMemoryIdempotencyStore();
+  return {
+    specificationVersion: 'v1' as const,
+    claim: method === 'claim' ? async () => Promise.reject(new Error('redis down')) : inner.claim.bind(inner),
+    complete:
+      method === 'complete'
+        ? async () => Promise.reject(new Error('redis down'))
+        : inner.complete.bind(inner),
+    release: inner.release.bind(inner),
+  };
 }

@@ -19,14 +19,11 @@ interface CompiledRule {
   readonly reason: string;
 }
 
-/** The rules that apply to one tool name, and the decisions already built for it. */
+/** The rules that apply to one tool name. */
 interface ToolEntry {
   readonly toolName: string;
   /** Rules whose patterns match the tool, in policy order. */
   readonly rules: readonly CompiledRule[];
-  readonly hasConditions: boolean;
-  /** Decisions by bitmask of matched rules (entries of up to 31 rules, no errors). */
-  readonly decisions: Map<number, PolicyDecision>;
 }
 
 interface RuleError {
@@ -38,8 +35,6 @@ type RuleObserver = (compiled: CompiledRule, outcome: RuleOutcome, error?: strin
 
 /** Tool names seen are bounded by the catalog; the cap only guards against a runaway caller. */
 const MAX_TOOL_ENTRIES = 4096;
-const MAX_DECISIONS_PER_TOOL = 256;
-const MASKABLE_RULES = 31;
 
 /** The evaluation half of a policy: tool lookup, conditions and combining. */
 export interface CompiledPolicy {
@@ -48,9 +43,8 @@ export interface CompiledPolicy {
 }
 
 /**
- * Precompiles rules for the hot path. Tool patterns are matched once per tool name (the result is
- * cached), decisions for a given set of matched rules are built once and shared (frozen), so a
- * call whose conditions all return booleans allocates at most one context object.
+ * Compiles rules once: tool patterns are matched once per tool name (the rules that apply to a
+ * tool are kept), and each call evaluates those rules' conditions and combines the outcome.
  */
 export function compilePolicy(ref: PolicyRef, rules: readonly PolicyRule[]): CompiledPolicy {
   const compiled: CompiledRule[] = rules.map((rule, index) => ({ rule, index, reason: reasonOf(rule) }));
@@ -59,78 +53,28 @@ export function compilePolicy(ref: PolicyRef, rules: readonly PolicyRule[]): Com
   function entryFor(toolName: string): ToolEntry {
     let entry = entries.get(toolName);
     if (entry) return entry;
-    const matching = compiled.filter((c) => matchesAny(c.rule.tools, toolName));
-    entry = {
-      toolName,
-      rules: matching,
-      hasConditions: matching.some((c) => c.rule.when !== undefined),
-      decisions: new Map(),
-    };
+    entry = { toolName, rules: compiled.filter((c) => matchesAny(c.rule.tools, toolName)) };
     if (entries.size < MAX_TOOL_ENTRIES) entries.set(toolName, entry);
     return entry;
   }
 
   function evaluate(request: PolicyRequest, observe?: RuleObserver): PolicyDecision {
     const entry = entryFor(request.tool.name);
-    const matching = entry.rules;
-    const count = matching.length;
-    const maskable = count <= MASKABLE_RULES;
-
-    if (!entry.hasConditions && maskable && !observe) {
-      return cachedDecision(entry, 2 ** count - 1);
-    }
-
-    let mask = 0;
-    const flags = maskable ? undefined : new Uint8Array(count);
-    let errors: (RuleError & { index: number })[] | undefined;
+    const matched: boolean[] = [];
+    const errors: (RuleError & { index: number })[] = [];
     let context: RuleContext | undefined;
-
-    for (let i = 0; i < count; i++) {
-      const c = matching[i]!;
-      const when = c.rule.when;
-      let matched = true;
-      if (when) {
-        context ??= contextOf(request);
-        let failure: string | undefined;
-        try {
-          const result: unknown = when(
-            c.rule.params === undefined ? context : { ...context, params: c.rule.params },
-          );
-          if (result !== true) {
-            matched = false;
-            if (result !== false) failure = nonBooleanMessage(result);
-          }
-        } catch (error) {
-          matched = false;
-          failure = error instanceof Error ? error.message || error.name : `threw ${describeValue(error)}`;
-        }
-        if (failure !== undefined) {
-          errors ??= [];
-          errors.push({ index: i, ruleId: c.rule.id, message: failure });
-          observe?.(c, 'error', failure);
-          continue;
-        }
+    entry.rules.forEach((c, i) => {
+      if (c.rule.when) context ??= contextOf(request);
+      const verdict = checkRule(c, context);
+      if (verdict.error !== undefined) {
+        errors.push({ index: i, ruleId: c.rule.id, message: verdict.error });
+        observe?.(c, 'error', verdict.error);
+      } else {
+        observe?.(c, verdict.matched ? 'matched' : 'condition_false');
       }
-      observe?.(c, matched ? 'matched' : 'condition_false');
-      if (!matched) continue;
-      if (flags) flags[i] = 1;
-      else mask |= 1 << i;
-    }
-
-    // Decisions with errors carry per-call messages; only error-free ones are shared.
-    if (errors || flags) {
-      return buildDecision(entry, (i) => (flags ? flags[i] === 1 : (mask & (1 << i)) !== 0), errors);
-    }
-    return cachedDecision(entry, mask);
-  }
-
-  function cachedDecision(entry: ToolEntry, mask: number): PolicyDecision {
-    let decision = entry.decisions.get(mask);
-    if (!decision) {
-      decision = buildDecision(entry, (i) => (mask & (1 << i)) !== 0);
-      if (entry.decisions.size < MAX_DECISIONS_PER_TOOL) entry.decisions.set(mask, decision);
-    }
-    return decision;
+      matched[i] = verdict.matched;
+    });
+    return buildDecision(entry, (i) => matched[i] === true, errors.length > 0 ? errors : undefined);
   }
 
   /** Combines: errors and forbids deny; else approvals; else permits; else default deny. */
@@ -226,6 +170,23 @@ function freezeDecision(decision: PolicyDecision): PolicyDecision {
   Object.freeze(decision.ruleIds);
   Object.freeze(decision.reasons);
   return Object.freeze(decision);
+}
+
+/** Whether a rule's condition holds for the call (a rule without one always matches), or why it failed. */
+function checkRule(c: CompiledRule, context: RuleContext | undefined): { matched: boolean; error?: string } {
+  const when = c.rule.when;
+  if (!when || !context) return { matched: true };
+  let result: unknown;
+  try {
+    result = when(c.rule.params === undefined ? context : { ...context, params: c.rule.params });
+  } catch (error) {
+    return {
+      matched: false,
+      error: error instanceof Error ? error.message || error.name : `threw ${describeValue(error)}`,
+    };
+  }
+  if (result === true || result === false) return { matched: result };
+  return { matched: false, error: nonBooleanMessage(result) };
 }
 
 function reasonOf(rule: PolicyRule): string {

@@ -346,11 +346,13 @@ describe('combining', () => {
     ]);
     const effects = [1, 50, 2, 99, 3].map((n) => policy.decide(call('x.y', { n })).effect);
     expect(effects).toEqual(['allow', 'require_approval', 'allow', 'require_approval', 'allow']);
-    // Equal matched sets share one decision object.
-    expect(policy.decide(call('x.y', { n: 1 }))).toBe(policy.decide(call('x.y', { n: 2 })));
+    // Equal matched sets give equal, frozen decisions.
+    const first = policy.decide(call('x.y', { n: 1 }));
+    expect(first).toEqual(policy.decide(call('x.y', { n: 2 })));
+    expect(Object.isFrozen(first) && Object.isFrozen(first.ruleIds)).toBe(true);
   });
 
-  it('decides policies with more rules than fit a bitmask', () => {
+  it('decides policies with many rules (40 conditions on one tool)', () => {
     const rules: PolicyRule[] = [];
     for (let i = 0; i < 40; i++) {
       rules.push(

@@ -1,4 +1,4 @@
-import { canonicalize, sha256Hex } from '@custody/core';
+import { canonicalize, sha256Hex } from '@custody/core/ledger';
 import { describe, expect, it } from 'vitest';
 import { definePolicy } from './define-policy.js';
 import type { PolicyRule } from './rule.js';

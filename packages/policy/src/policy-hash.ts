@@ -1,4 +1,4 @@
-import { canonicalize, sha256Hex } from '@custody/core';
+import { canonicalize, sha256Hex } from '@custody/core/ledger';
 import type { PolicyRule } from './rule.js';
 
 /** Version of the canonical description below; bump it if the description's shape changes. */

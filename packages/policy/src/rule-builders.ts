@@ -1,4 +1,5 @@
-import { CustodyError, canonicalize, describeValue, globToRegExp, invalidArgument } from '@custody/core';
+import { CustodyError, describeValue, globToRegExp, invalidArgument } from '@custody/core';
+import { canonicalize } from '@custody/core/ledger';
 import { validateApprovers } from './approvers.js';
 import type {
   ApprovalRuleOptions,

@@ -1,7 +1,6 @@
 import {
   type CheckpointKeys,
   CustodyError,
-  canonicalize,
   type LedgerCheckpoint,
   type LedgerEvent,
   type LedgerStore,
@@ -9,6 +8,7 @@ import {
   type ToolCatalogEntry,
   verifyLedger,
 } from '@custody/core';
+import { canonicalize } from '@custody/core/ledger';
 import { z } from 'zod';
 import { type RecordedStep, recordedSteps } from './recorded-steps.js';
 

@@ -4,8 +4,6 @@ import {
   type CallOptions,
   type CallResult,
   CustodyError,
-  canonicalize,
-  createRedactor,
   listVisibleTools,
   type ModelRequest,
   type ModelResponse,
@@ -22,6 +20,7 @@ import {
   toolCatalogEntry,
   type VisibleTool,
 } from '@custody/core';
+import { canonicalize, createRedactor } from '@custody/core/ledger';
 import { toJSONSchema, type z } from 'zod';
 import type { ReplayBundle } from './bundle.js';
 import { type JsonDifference, jsonDifferences, renderDifferences } from './json-diff.js';

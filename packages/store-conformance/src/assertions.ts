@@ -1,11 +1,5 @@
-import {
-  CustodyError,
-  canonicalize,
-  type LedgerEvent,
-  type LedgerStore,
-  readAll,
-  verifyLedger,
-} from '@custody/core';
+import { CustodyError, type LedgerEvent, type LedgerStore, readAll, verifyLedger } from '@custody/core';
+import { canonicalize } from '@custody/core/ledger';
 import { expect } from 'vitest';
 
 /**

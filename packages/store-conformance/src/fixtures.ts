@@ -6,11 +6,9 @@ import {
   type CheckpointSigner,
   CustodyError,
   createEd25519Signer,
-  type EventDraft,
   type LedgerEvent,
-  sealEvent,
-  sha256Hex,
 } from '@custody/core';
+import { type EventDraft, sealEvent, sha256Hex } from '@custody/core/ledger';
 import { expect } from 'vitest';
 
 /** Every event's `ts` counts up from here, one millisecond per event, so time filters are exact. */

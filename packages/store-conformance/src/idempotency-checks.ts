@@ -1,4 +1,5 @@
-import { type IdempotencyClaimRequest, type IdempotencyRecord, sha256Hex } from '@custody/core';
+import type { IdempotencyClaimRequest, IdempotencyRecord } from '@custody/core';
+import { sha256Hex } from '@custody/core/ledger';
 import { expect } from 'vitest';
 import type { DefineCheck } from './conformance-harness.js';
 

@@ -1,12 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
-import {
-  createCheckpoint,
-  createEd25519Signer,
-  type LedgerCheckpoint,
-  type LedgerEvent,
-  signCheckpoint,
-  verifyLedger,
-} from '@custody/core';
+import { createEd25519Signer, type LedgerCheckpoint, type LedgerEvent, verifyLedger } from '@custody/core';
+import { createCheckpoint, signCheckpoint } from '@custody/core/ledger';
 import { expect } from 'vitest';
 import type { CheckContext, DefineCheck } from './conformance-harness.js';
 

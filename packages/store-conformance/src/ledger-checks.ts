@@ -1,4 +1,5 @@
-import { canonicalize, GENESIS_HASH, type LedgerEvent, readAll } from '@custody/core';
+import { type LedgerEvent, readAll } from '@custody/core';
+import { canonicalize, GENESIS_HASH } from '@custody/core/ledger';
 import { expect } from 'vitest';
 import { expectConflict, expectSameEvents, expectStream, expectVerifies, settle } from './assertions.js';
 import type { CheckContext, DefineCheck } from './conformance-harness.js';

@@ -1,4 +1,5 @@
-import { eventToolName, type LedgerEvent, matchesLedgerQuery, readAll } from '@custody/core';
+import { type LedgerEvent, readAll } from '@custody/core';
+import { eventToolName, matchesLedgerQuery } from '@custody/core/ledger';
 import { expect } from 'vitest';
 import { expectSameEvents, expectStream, expectVerifies } from './assertions.js';
 import type { CheckContext, DefineCheck } from './conformance-harness.js';

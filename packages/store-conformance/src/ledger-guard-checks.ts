@@ -1,15 +1,14 @@
 import { generateKeyPairSync } from 'node:crypto';
 import {
   type CheckpointSigner,
-  createCheckpoint,
   createEd25519Signer,
   createLedger,
   type LedgerEvent,
   type LedgerVerification,
   readAll,
-  signCheckpoint,
   verifyLedger,
 } from '@custody/core';
+import { createCheckpoint, signCheckpoint } from '@custody/core/ledger';
 import { expect } from 'vitest';
 import { expectSameEvents } from './assertions.js';
 import type { CheckContext, DefineCheck } from './conformance-harness.js';

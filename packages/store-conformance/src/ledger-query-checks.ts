@@ -1,10 +1,5 @@
-import {
-  type LedgerEvent,
-  type LedgerQuery,
-  type LedgerStore,
-  matchesLedgerQuery,
-  readAll,
-} from '@custody/core';
+import { type LedgerEvent, type LedgerQuery, type LedgerStore, readAll } from '@custody/core';
+import { matchesLedgerQuery } from '@custody/core/ledger';
 import { expect } from 'vitest';
 import { expectSameEvents } from './assertions.js';
 import type { CheckContext, DefineCheck } from './conformance-harness.js';

@@ -1,4 +1,5 @@
-import { createCheckpoint, createLedger, type EventDraft, type LedgerEvent, readAll } from '@custody/core';
+import { createLedger, type LedgerEvent, readAll } from '@custody/core';
+import { createCheckpoint, type EventDraft } from '@custody/core/ledger';
 import { expect } from 'vitest';
 import { expectSameEvents, expectStream, expectVerifies } from './assertions.js';
 import type { CheckContext, DefineCheck } from './conformance-harness.js';

@@ -4,12 +4,10 @@ import {
   type CheckpointKeys,
   type CheckpointSigner,
   createEd25519Signer,
-  type EventDraft,
   type LedgerEvent,
   type LedgerStore,
-  sealEvent,
-  signOperatorPayload,
 } from '@custody/core';
+import { type EventDraft, sealEvent, signOperatorPayload } from '@custody/core/ledger';
 
 /*
  * Fixtures for an adapter's own tests of its deletion and erasure guards: events, operator keys,

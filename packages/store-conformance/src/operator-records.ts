@@ -1,4 +1,5 @@
-import { type CheckpointSigner, EventTypes, type LedgerEvent, signOperatorPayload } from '@custody/core';
+import { type CheckpointSigner, EventTypes, type LedgerEvent } from '@custody/core';
+import { signOperatorPayload } from '@custody/core/ledger';
 import type { CheckContext } from './conformance-harness.js';
 
 /** The tenant of every event the suite's `EventFactory` writes. */

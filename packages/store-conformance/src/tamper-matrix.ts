@@ -2,27 +2,29 @@ import { generateKeyPairSync } from 'node:crypto';
 import {
   type ChainHead,
   type CheckpointSigner,
-  canonicalize,
-  checkpointCount,
-  checkpointRoot,
-  createCheckpoint,
   createEd25519Signer,
   createLedger,
-  envelopeJson,
   type Ledger,
   type LedgerCheckpoint,
   type LedgerEvent,
   type LedgerProblemCode,
   type LedgerStore,
   type LedgerVerification,
-  payloadCommitment,
   readAll,
+  verifyLedger,
+} from '@custody/core';
+import {
+  canonicalize,
+  checkpointCount,
+  checkpointRoot,
+  createCheckpoint,
+  envelopeJson,
+  payloadCommitment,
   sealEvent,
   sha256Hex,
   signCheckpoint,
   signOperatorPayload,
-  verifyLedger,
-} from '@custody/core';
+} from '@custody/core/ledger';
 import { describe, expect, it } from 'vitest';
 import type { StoreConformanceInstance } from './conformance-options.js';
 import { conformanceSigner, EventFactory } from './fixtures.js';

@@ -5,8 +5,8 @@ import {
   type LedgerEvent,
   type LedgerPage,
   type LedgerQuery,
-  matchesLedgerQuery,
 } from '@custody/core';
+import { matchesLedgerQuery } from '@custody/core/ledger';
 import type { LedgerTamper } from '../src/index.js';
 
 /**

@@ -1,10 +1,5 @@
-import {
-  type ApprovalQuery,
-  type ApprovalRequest,
-  type ApprovalStore,
-  CustodyError,
-  canonicalize,
-} from '@custody/core';
+import { type ApprovalQuery, type ApprovalRequest, type ApprovalStore, CustodyError } from '@custody/core';
+import { canonicalize } from '@custody/core/ledger';
 import { type PostgresPool, sqlState, storeError, throwIfAborted } from './database.js';
 import type { SchemaNames } from './schema.js';
 

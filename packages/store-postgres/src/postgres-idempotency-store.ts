@@ -1,12 +1,12 @@
 import {
   CustodyError,
-  canonicalize,
   describeValue,
   type IdempotencyClaim,
   type IdempotencyClaimRequest,
   type IdempotencyRecord,
   type IdempotencyStore,
 } from '@custody/core';
+import { canonicalize } from '@custody/core/ledger';
 import { type PostgresPool, storeError, throwIfAborted, toNumber } from './database.js';
 import type { SchemaNames } from './schema.js';
 
@@ -80,28 +80,9 @@ export class PostgresIdempotency implements PostgresIdempotencyStore {
              FROM ${table} WHERE tenant = $1 AND key = $2`,
           [request.tenant, request.key],
         );
-        const row = current.rows[0];
+        const answer = claimAnswer(request, current.rows[0]);
         // Released, or expired under another clock, since the insert: claim again.
-        if (!row) continue;
-        if (row.state === 'completed') {
-          if (toNumber(row.expires_at) <= request.now) continue;
-          const record: IdempotencyRecord = {
-            tenant: request.tenant,
-            key: request.key,
-            fingerprint: String(row.fingerprint),
-            outcome: row.outcome === null ? undefined : JSON.parse(String(row.outcome)),
-            callId: String(row.call_id),
-            completedAt: toNumber(row.completed_at),
-          };
-          return record.fingerprint === request.fingerprint
-            ? { status: 'completed', record }
-            : { status: 'conflict', fingerprint: record.fingerprint };
-        }
-        const leaseExpiresAt = toNumber(row.lease_expires_at);
-        if (leaseExpiresAt <= request.now) continue;
-        return row.fingerprint === request.fingerprint
-          ? { status: 'in_progress', leaseExpiresAt }
-          : { status: 'conflict', fingerprint: String(row.fingerprint) };
+        if (answer !== undefined) return answer;
       }
     } catch (error) {
       throw storeError(error, 'idempotency claim', this.#names.schema);
@@ -181,7 +162,38 @@ export class PostgresIdempotency implements PostgresIdempotencyStore {
   }
 }
 
-function checkEpoch(value: unknown, name: string): void {
+/**
+ * The answer a claim that took nothing gets from the key's row: `undefined` when there is no row
+ * or it has expired as of the request's `now` (released or expired since: claim again).
+ */
+export function claimAnswer(
+  request: IdempotencyClaimRequest,
+  row: Record<string, unknown> | undefined,
+): IdempotencyClaim | undefined {
+  if (!row) return undefined;
+  if (row.state === 'completed') {
+    if (toNumber(row.expires_at) <= request.now) return undefined;
+    const record: IdempotencyRecord = {
+      tenant: request.tenant,
+      key: request.key,
+      fingerprint: String(row.fingerprint),
+      outcome: row.outcome === null ? undefined : JSON.parse(String(row.outcome)),
+      callId: String(row.call_id),
+      completedAt: toNumber(row.completed_at),
+    };
+    return record.fingerprint === request.fingerprint
+      ? { status: 'completed', record }
+      : { status: 'conflict', fingerprint: record.fingerprint };
+  }
+  const leaseExpiresAt = toNumber(row.lease_expires_at);
+  if (leaseExpiresAt <= request.now) return undefined;
+  return row.fingerprint === request.fingerprint
+    ? { status: 'in_progress', leaseExpiresAt }
+    : { status: 'conflict', fingerprint: String(row.fingerprint) };
+}
+
+/** Refuses a time or duration that is not a whole number of milliseconds. */
+export function checkEpoch(value: unknown, name: string): void {
   if (!Number.isSafeInteger(value)) {
     throw new CustodyError(
       'CUSTODY_INVALID_ARGUMENT',

@@ -1,18 +1,18 @@
 import {
   type ChainHead,
   CustodyError,
-  canonicalize,
   describeValue,
-  eventOutcome,
-  eventToolName,
   type FullLedgerStore,
-  GENESIS_HASH,
+  GroupCommit,
+  type IdempotencyClaim,
   type LedgerCheckpoint,
   type LedgerEvent,
   type LedgerPage,
   type LedgerQuery,
   type LedgerStore,
+  type Settled,
 } from '@custody/core';
+import { canonicalize, eventOutcome, eventToolName, GENESIS_HASH } from '@custody/core/ledger';
 import {
   type PostgresPool,
   type Queryable,
@@ -23,6 +23,15 @@ import {
   toNumber,
   withTransaction,
 } from './database.js';
+import {
+  changeRounds,
+  changeStatement,
+  type GroupChange,
+  type IdempotencyChange,
+  idempotencyKeyOf,
+  takenKeys,
+  untakenAnswers,
+} from './idempotency-changes.js';
 import { GUARD_STATES } from './migrations.js';
 import type { SchemaNames } from './schema.js';
 
@@ -105,30 +114,41 @@ const MAX_ATTEMPTS = 8;
 const FLUSH_LANES = 4;
 // unique_violation (another writer took the seq or id), deadlock_detected, serialization_failure.
 const RACE_STATES = new Set(['23505', '40P01', '40001']);
+// What the fast path's statement fails with when a claim did not take its key: division_by_zero,
+// raised on purpose so that nothing of it is written (see #statement).
+const CLAIM_NOT_TAKEN = '22012';
+// Thrown inside a transaction that must start over: a claim's row changed under it.
+const LOST_RACE = new Error('an idempotency row changed during the transaction');
 // Stream heads a store remembers for the fast path; past this, the least recently written go.
 const CACHED_HEADS = 10_000;
 
 /** An event checked and encoded for the INSERT, before any database work. */
-interface PreparedEvent {
+export interface PreparedEvent {
   readonly event: LedgerEvent;
   readonly params: unknown[];
 }
 
-/** One `append` call waiting for a flush. */
-interface PendingAppend {
+/**
+ * One write waiting for a group: the events of an `append`, or those of a unit of work together
+ * with its idempotency changes, which commit in the same transaction.
+ */
+export interface LedgerWrite {
   readonly events: readonly PreparedEvent[];
-  resolve(): void;
-  reject(error: unknown): void;
-  detach(): void;
+  readonly changes: readonly IdempotencyChange[];
+}
+
+/** What a committed write answers: the claim's answer, when it claimed a key. */
+export interface LedgerWriteAnswer {
+  readonly claim?: IdempotencyClaim;
 }
 
 /**
- * Which callers of a batch go in (with the events not yet stored) and which are rejected, and
- * the head each stream has once the accepted ones are written.
+ * Which writes of a group go in (by index, with the events not yet stored) and which are
+ * rejected, and the head each stream has once the accepted ones are written.
  */
 interface Classification {
-  readonly accepted: readonly { readonly pending: PendingAppend; readonly fresh: readonly PreparedEvent[] }[];
-  readonly rejected: ReadonlyMap<PendingAppend, CustodyError>;
+  readonly accepted: readonly { readonly index: number; readonly fresh: readonly PreparedEvent[] }[];
+  readonly rejected: ReadonlyMap<number, CustodyError>;
   readonly heads: ReadonlyMap<string, ChainHead>;
 }
 
@@ -139,27 +159,25 @@ interface StoredState {
 }
 
 /**
- * Appends through a queue: calls made while a transaction is in flight wait and are then written
- * together in the next one (group commit), each caller resolving only once that transaction has
- * committed. Up to four flushes run at once, over disjoint streams; appends to one stream wait for
- * the flush before them, so an instance that appends event n and n+1 without awaiting in between
- * still writes them in order.
+ * Appends through core's {@link GroupCommit}: calls made while a transaction is in flight wait and
+ * are then written together in the next one, each caller resolving only once that transaction has
+ * committed. Up to four groups run at once, over disjoint streams; appends to one stream wait for
+ * the group before them, so an instance that appends event n and n+1 without awaiting in between
+ * still writes them in order. Units of work (events plus an idempotency change) share the queue,
+ * keyed by their streams and idempotency keys, so their order holds against plain appends too.
  *
- * A flush that only extends heads this store itself wrote or read last (or starts streams at seq
- * 0) is one autocommit INSERT: the usual case of a run written by one instance costs a single
- * round trip. Anything else, and any such INSERT that loses to another writer, goes through the
- * transaction that reads the heads first, which alone decides conflicts.
+ * A group that only extends heads this store itself wrote or read last (or starts streams at seq
+ * 0) is one autocommit statement: the usual case of a run written by one instance costs a single
+ * round trip, idempotency changes included when every claim takes its key. Anything else, and any
+ * such statement that loses to another writer, goes through the transaction that reads the heads
+ * first, which alone decides conflicts.
  */
 export class PostgresLedger implements PostgresLedgerStore {
   readonly specificationVersion = 'v1' as const;
   readonly #pool: () => Promise<PostgresPool>;
   readonly #names: SchemaNames;
-  readonly #settings: LedgerSettings;
-  readonly #queue: PendingAppend[] = [];
-  /** Flushes in flight, each on its own pooled connection, over streams no other one touches. */
-  readonly #lanes = new Set<Promise<void>>();
-  /** Streams some in-flight flush is writing: their next appends wait, keeping per-stream order. */
-  readonly #busy = new Set<string>();
+  /** The queue of writes; groups in flight each hold one pooled connection, over disjoint keys. */
+  readonly #commits: GroupCommit<LedgerWrite, LedgerWriteAnswer>;
   /**
    * The head of each stream as this store last committed or read it, least recently written
    * first. Only a hint that picks the fast path, never a check: see {@link #fastFlush} for why a
@@ -171,7 +189,6 @@ export class PostgresLedger implements PostgresLedgerStore {
    * remember heads, which the deletion may already have removed by the time it hears back.
    */
   #deletions = 0;
-  #scheduled = false;
   #closed = false;
   readonly #insertSql: string;
   readonly #guardedInsertSql: string;
@@ -179,7 +196,14 @@ export class PostgresLedger implements PostgresLedgerStore {
   constructor(pool: () => Promise<PostgresPool>, names: SchemaNames, settings: LedgerSettings) {
     this.#pool = pool;
     this.#names = names;
-    this.#settings = settings;
+    this.#commits = new GroupCommit({
+      write: (group) => this.#flush(group),
+      keysOf: writeKeys,
+      // A write with no events still costs its idempotency statement.
+      sizeOf: (write) => Math.max(1, write.events.length),
+      maxGroupSize: settings.maxBatchEvents,
+      lanes: FLUSH_LANES,
+    });
     // One array per column and a single UNNEST: the statement text and its 18 parameters stay the
     // same whatever the batch size, which PostgreSQL plans far faster than thousands of VALUES
     // placeholders.
@@ -192,10 +216,7 @@ export class PostgresLedger implements PostgresLedgerStore {
     this.#insertSql = insert;
     // The fast path's INSERT, which writes nothing unless every head it extends is still stored:
     // the condition does not depend on the rows, so PostgreSQL checks it once, up front.
-    this.#guardedInsertSql =
-      `${insert} WHERE NOT EXISTS (` +
-      `SELECT 1 FROM unnest($${COLUMN_COUNT + 1}::text[], $${COLUMN_COUNT + 2}::bigint[], $${COLUMN_COUNT + 3}::text[]) AS p(stream, seq, hash)` +
-      ` WHERE NOT EXISTS (SELECT 1 FROM ${names.ledgerEvents} e WHERE e.stream = p.stream AND e.seq = p.seq AND e.hash = p.hash))`;
+    this.#guardedInsertSql = `${insert} WHERE ${this.#headsStored(COLUMN_COUNT + 1)}`;
   }
 
   append(events: readonly LedgerEvent[], options: { signal?: AbortSignal } = {}): Promise<void> {
@@ -211,36 +232,20 @@ export class PostgresLedger implements PostgresLedgerStore {
       if (events.length === 0) return Promise.resolve();
       // Encode before queueing: a payload that is not faithful JSON fails here, alone.
       const prepared = events.map((event, index) => prepare(event, index));
-      return new Promise<void>((resolve, reject) => {
-        const signal = options.signal;
-        const onAbort = () => {
-          // Only while still queued: once its transaction has begun, the outcome is the commit's.
-          const at = this.#queue.indexOf(pending);
-          if (at < 0) return;
-          this.#queue.splice(at, 1);
-          reject(
-            new CustodyError(
-              'CUSTODY_ABORTED',
-              'ledger append was aborted before it was written; nothing was stored',
-              {
-                cause: signal?.reason,
-              },
-            ),
-          );
-        };
-        const pending: PendingAppend = {
-          events: prepared,
-          resolve,
-          reject,
-          detach: () => signal?.removeEventListener('abort', onAbort),
-        };
-        signal?.addEventListener('abort', onAbort, { once: true });
-        this.#queue.push(pending);
-        this.#schedule();
-      });
+      return this.#commits.submit({ events: prepared, changes: [] }, options).then(() => undefined);
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Queues a unit of work's events (checked with {@link prepareEvents}) and idempotency changes,
+   * to commit in one transaction, in the same queue as `append`. For the unit-of-work store.
+   */
+  commitWrite(write: LedgerWrite, options: { signal?: AbortSignal } = {}): Promise<LedgerWriteAnswer> {
+    if (this.#closed) return Promise.reject(closedError());
+    if (write.events.length === 0 && write.changes.length === 0) return Promise.resolve({});
+    return this.#commits.submit(write, options);
   }
 
   async head(stream: string): Promise<ChainHead | undefined> {
@@ -331,7 +336,7 @@ export class PostgresLedger implements PostgresLedgerStore {
     const unique = [...new Set(streams)];
     if (unique.length === 0) return 0;
     // Appends this instance already queued are written first, as they were made first.
-    await this.#idle();
+    await this.#commits.idle();
     // Forgotten before and after: a flush running alongside may still learn a head this deletes,
     // and #deletions keeps one that hears back only after it from learning any.
     this.#deletions++;
@@ -404,7 +409,7 @@ export class PostgresLedger implements PostgresLedgerStore {
   /** Waits for every queued append to settle; later appends are refused. */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#idle();
+    await this.#commits.idle();
   }
 
   async #query(sql: string, params: unknown[], what: string): Promise<readonly Record<string, unknown>[]> {
@@ -435,111 +440,150 @@ export class PostgresLedger implements PostgresLedgerStore {
     }
   }
 
-  /** Resolves once nothing is queued or in flight. */
-  async #idle(): Promise<void> {
-    while (this.#lanes.size > 0 || this.#scheduled) {
-      if (this.#lanes.size > 0) await Promise.all(this.#lanes);
-      else await Promise.resolve();
-    }
-  }
-
-  #schedule(): void {
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    // Let the appends of the current tick join the first batch.
-    queueMicrotask(() => {
-      this.#scheduled = false;
-      this.#startLanes();
-    });
-  }
-
   /**
-   * Starts flushes while lanes are free: each takes, in queue order, the appends whose streams no
-   * flush in flight is writing. Batches over disjoint streams commit in parallel; appends to one
-   * stream are still written one flush after the other, in the order they were made.
+   * Writes a group, in one statement or else in one transaction, and answers for each write:
+   * rejected alone when its events conflict (its idempotency changes are then not written either).
+   * Throws, failing every write of the group, when the database refused the whole of it.
    */
-  #startLanes(): void {
-    while (this.#lanes.size < FLUSH_LANES) {
-      const batch = this.#takeBatch();
-      if (batch.length === 0) return;
-      const streams = new Set<string>();
-      for (const pending of batch) {
-        pending.detach();
-        for (const prepared of pending.events) streams.add(prepared.event.stream);
-      }
-      for (const stream of streams) this.#busy.add(stream);
-      const lane: Promise<void> = this.#flush(batch).finally(() => {
-        for (const stream of streams) this.#busy.delete(stream);
-        this.#lanes.delete(lane);
-        if (this.#queue.length > 0) this.#startLanes();
-      });
-      this.#lanes.add(lane);
-    }
-  }
-
-  #takeBatch(): PendingAppend[] {
-    const taken: PendingAppend[] = [];
-    // Streams whose next append must wait: in flight, or an earlier append to them stays queued.
-    const blocked = new Set(this.#busy);
-    let events = 0;
-    for (let i = 0; i < this.#queue.length && events < this.#settings.maxBatchEvents; ) {
-      const pending = this.#queue[i]!;
-      const size = pending.events.length;
-      const touchesBlocked = pending.events.some((prepared) => blocked.has(prepared.event.stream));
-      if (touchesBlocked || (taken.length > 0 && events + size > this.#settings.maxBatchEvents)) {
-        for (const prepared of pending.events) blocked.add(prepared.event.stream);
-        i++;
-        continue;
-      }
-      taken.push(pending);
-      events += size;
-      this.#queue.splice(i, 1);
-    }
-    return taken;
-  }
-
-  /** Writes a batch, in one statement or else in one transaction; settles every caller and never throws. */
-  async #flush(batch: readonly PendingAppend[]): Promise<void> {
-    if (await this.#fastFlush(batch)) return;
+  async #flush(group: readonly LedgerWrite[]): Promise<Settled<LedgerWriteAnswer>[]> {
+    const fast = await this.#fastFlush(group);
+    if (fast) return fast;
     let lastRace: unknown;
     for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      let outcome: Classification;
+      let outcome: { classification: Classification; claims: ReadonlyMap<number, IdempotencyClaim> };
       const deletions = this.#deletions;
       try {
         const pool = await this.#pool();
         outcome = await withTransaction(pool, async (db) => {
-          const stored = await this.#loadState(db, batch);
-          const result = classify(batch, stored);
-          const rows = result.accepted.flatMap((entry) => entry.fresh);
-          for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
-            await this.#insert(db, rows.slice(start, start + ROWS_PER_INSERT));
-          }
-          return result;
+          const stored = await this.#loadState(db, group);
+          const classification = classify(group, stored);
+          const rows = classification.accepted.flatMap((entry) => entry.fresh);
+          const changes = classification.accepted.flatMap(({ index }) =>
+            group[index]!.changes.map((change) => ({ unit: index, change })),
+          );
+          const claims = await this.#writeAll(db, rows, changes);
+          return { classification, claims };
         });
       } catch (error) {
-        const state = sqlState(error);
-        if (state !== undefined && RACE_STATES.has(state)) {
-          // Another writer committed a row this batch also wanted. Start over: the fresh read
-          // sees it, so only the callers it really conflicts with are rejected.
+        if (error === LOST_RACE || RACE_STATES.has(sqlState(error) ?? '')) {
+          // Another writer committed a row this group also wanted. Start over: the fresh read
+          // sees it, so only the writes it really conflicts with are rejected.
           lastRace = error;
           continue;
         }
-        this.#fail(batch, error);
-        return;
+        throw this.#failure(error);
       }
-      // Rejected callers included: the heads were read in this transaction, so the next append
+      const { classification, claims } = outcome;
+      // Rejected writes included: the heads were read in this transaction, so the next append
       // that extends them can take the fast path.
-      this.#remember(batch, outcome.heads, deletions);
-      for (const { pending } of outcome.accepted) pending.resolve();
-      for (const [pending, error] of outcome.rejected) pending.reject(error);
-      return;
+      this.#remember(group, classification.heads, deletions);
+      return group.map((_, index): Settled<LedgerWriteAnswer> => {
+        const rejected = classification.rejected.get(index);
+        if (rejected) return { ok: false, error: rejected };
+        const claim = claims.get(index);
+        return { ok: true, value: claim ? { claim } : {} };
+      });
     }
-    const failure = new CustodyError(
+    throw new CustodyError(
       'CUSTODY_LEDGER_CONFLICT',
       `ledger append lost ${MAX_ATTEMPTS} races in a row to other writers on the same streams; nothing was written: read the heads again and retry`,
-      { cause: lastRace },
+      { cause: lastRace === LOST_RACE ? undefined : lastRace },
     );
-    for (const pending of batch) pending.reject(failure);
+  }
+
+  /**
+   * Inside the group's transaction: inserts the accepted events and applies their idempotency
+   * changes, round by round, and answers each claim (by the index of its write). The first round
+   * shares the statement of the events when they fit in one INSERT.
+   */
+  async #writeAll(
+    db: Queryable,
+    rows: readonly PreparedEvent[],
+    changes: readonly GroupChange[],
+  ): Promise<Map<number, IdempotencyClaim>> {
+    const rounds = changeRounds(changes);
+    let pending: readonly PreparedEvent[] = rows;
+    if (rows.length > ROWS_PER_INSERT || rounds.length === 0) {
+      for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) {
+        await this.#insert(db, rows.slice(start, start + ROWS_PER_INSERT));
+      }
+      pending = [];
+    }
+    const claims = new Map<number, IdempotencyClaim>();
+    for (const round of rounds) {
+      const statement = this.#statement(pending, round);
+      pending = [];
+      const result = await db.query(statement.text, statement.params);
+      const taken = takenKeys(parseTaken(result.rows[0]?.taken));
+      const untaken: GroupChange[] = [];
+      for (const entry of round) {
+        if (entry.change.kind !== 'claim') continue;
+        if (taken.has(idempotencyKeyOf(entry.change))) claims.set(entry.unit, { status: 'claimed' });
+        else untaken.push(entry);
+      }
+      const answers = await untakenAnswers(
+        db,
+        this.#names,
+        untaken.map(({ change }) => (change as Extract<IdempotencyChange, { kind: 'claim' }>).request),
+      );
+      for (let i = 0; i < untaken.length; i++) {
+        const answer = answers[i];
+        if (answer === undefined) throw LOST_RACE;
+        claims.set(untaken[i]!.unit, answer);
+      }
+    }
+    return claims;
+  }
+
+  /**
+   * One statement for events and one round of idempotency changes, as CTEs. With `guard` (the
+   * fast path's remembered heads) nothing is written unless every head is still stored, and the
+   * statement fails with division_by_zero, writing nothing, unless every claim takes its key: an
+   * answer other than "claimed" needs the transaction's locked read.
+   */
+  #statement(
+    rows: readonly PreparedEvent[],
+    round: readonly GroupChange[],
+    guard?: ReadonlyMap<string, ChainHead>,
+  ): { text: string; params: unknown[]; claims: number } {
+    const params: unknown[] = [];
+    const ctes: string[] = [];
+    let condition = 'true';
+    if (rows.length > 0) params.push(...columnsOf(rows));
+    if (guard) {
+      ctes.push(`ok AS (SELECT ${this.#headsStored(params.length + 1)} AS ok)`);
+      params.push(
+        [...guard.keys()],
+        [...guard.values()].map((head) => head.seq),
+        [...guard.values()].map((head) => head.hash),
+      );
+      condition = '(SELECT ok FROM ok)';
+    }
+    if (rows.length > 0) ctes.push(`ev AS (${this.#insertSql} WHERE ${condition} RETURNING 1)`);
+    const changes = changeStatement(this.#names, round, params.length + 1, condition);
+    ctes.push(...changes.ctes);
+    params.push(...changes.params);
+    const columns = [rows.length > 0 ? '(SELECT count(*) FROM ev) AS events' : '0 AS events'];
+    if (changes.claims > 0) {
+      columns.push('(SELECT array_agg(json_build_array(tenant, key)::text) FROM claimed) AS taken');
+      if (guard) {
+        columns.push(
+          `1 / (CASE WHEN (SELECT count(*) FROM claimed) = ${changes.claims} THEN 1 ELSE 0 END) AS all_claimed`,
+        );
+      }
+    }
+    return { text: `WITH ${ctes.join(',\n')}\nSELECT ${columns.join(', ')}`, params, claims: changes.claims };
+  }
+
+  /**
+   * An SQL condition: every (stream, seq, hash) of the three arrays from parameter `first` on is
+   * stored. It does not depend on the rows written, so PostgreSQL checks it once, up front.
+   */
+  #headsStored(first: number): string {
+    return (
+      `NOT EXISTS (SELECT 1 FROM unnest($${first}::text[], $${first + 1}::bigint[], $${first + 2}::text[]) AS p(stream, seq, hash)` +
+      ` WHERE NOT EXISTS (SELECT 1 FROM ${this.#names.ledgerEvents} e WHERE e.stream = p.stream AND e.seq = p.seq AND e.hash = p.hash))`
+    );
   }
 
   /**
@@ -562,67 +606,78 @@ export class PostgresLedger implements PostgresLedgerStore {
    * re-appends still resolve and conflicts still reject. (An append racing a deletion of its own
    * stream is no safer in the transaction: its read, too, can come just before the DELETE.)
    */
-  async #fastFlush(batch: readonly PendingAppend[]): Promise<boolean> {
+  async #fastFlush(group: readonly LedgerWrite[]): Promise<Settled<LedgerWriteAnswer>[] | undefined> {
     const known = new Map<string, ChainHead>();
-    for (const pending of batch) {
-      for (const { event } of pending.events) {
+    for (const write of group) {
+      for (const { event } of write.events) {
         const head = this.#heads.get(event.stream);
         if (head) known.set(event.stream, head);
       }
     }
     // No stored ids: an event already stored is taken for a fresh one, and the INSERT refuses it.
-    const outcome = classify(batch, { heads: known, hashes: new Map() });
-    if (outcome.rejected.size > 0) return false;
+    const outcome = classify(group, { heads: known, hashes: new Map() });
+    if (outcome.rejected.size > 0) return undefined;
     const rows = outcome.accepted.flatMap((entry) => entry.fresh);
-    // One statement, so no more rows than one INSERT of the transaction takes.
-    if (rows.length === 0 || rows.length > ROWS_PER_INSERT) return false;
+    const changes = group.flatMap((write, unit) => write.changes.map((change) => ({ unit, change })));
+    // One statement, so no more rows than one INSERT of the transaction takes, and no key twice.
+    if (rows.length > ROWS_PER_INSERT) return undefined;
+    const rounds = changeRounds(changes);
+    if (rounds.length > 1) return undefined;
     const deletions = this.#deletions;
     let inserted: number | null;
     try {
       const pool = await this.#pool();
-      const guard = [
-        [...known.keys()],
-        [...known.values()].map((head) => head.seq),
-        [...known.values()].map((head) => head.hash),
-      ];
-      inserted = (await pool.query(this.#guardedInsertSql, [...columnsOf(rows), ...guard])).rowCount;
+      if (rounds.length === 0) {
+        const guard = [
+          [...known.keys()],
+          [...known.values()].map((head) => head.seq),
+          [...known.values()].map((head) => head.hash),
+        ];
+        inserted = (await pool.query(this.#guardedInsertSql, [...columnsOf(rows), ...guard])).rowCount;
+      } else {
+        const statement = this.#statement(rows, rounds[0]!, known);
+        inserted = toNumber((await pool.query(statement.text, statement.params)).rows[0]?.events);
+      }
     } catch (error) {
-      this.#forget(batch);
       const state = sqlState(error);
-      if (state !== undefined && RACE_STATES.has(state)) return false;
-      this.#fail(batch, error);
-      return true;
+      // A claim that did not take its key: the transaction reads its answer under the claim's lock.
+      if (state === CLAIM_NOT_TAKEN) return undefined;
+      this.#forget(group);
+      if (state !== undefined && RACE_STATES.has(state)) return undefined;
+      throw this.#failure(error);
     }
-    // Short means the guard found a remembered head deleted; unknown (a pool that reports no
-    // rowCount) is left to the transaction too, which finds anything written already stored.
+    // Short means the guard found a remembered head deleted (and wrote nothing at all); unknown
+    // (a pool that reports no rowCount) is left to the transaction too, which finds anything
+    // written already stored.
     if (inserted !== rows.length) {
-      this.#forget(batch);
-      return false;
+      this.#forget(group);
+      return undefined;
     }
-    this.#remember(batch, outcome.heads, deletions);
-    for (const { pending } of outcome.accepted) pending.resolve();
-    return true;
+    this.#remember(group, outcome.heads, deletions);
+    return group.map((write) => ({
+      ok: true,
+      value: write.changes.some((change) => change.kind === 'claim') ? { claim: { status: 'claimed' } } : {},
+    }));
   }
 
-  /** Rejects every caller of a batch with what a failed write threw. */
-  #fail(batch: readonly PendingAppend[], error: unknown): void {
-    const failure = storeError(
+  /** What every write of a group is rejected with when the database refused the whole of it. */
+  #failure(error: unknown): CustodyError {
+    return storeError(
       error,
       'ledger append',
       this.#names.schema,
       CustodyError.isInstance(error) ? error.code : 'CUSTODY_LEDGER_WRITE_FAILED',
     );
-    for (const pending of batch) pending.reject(failure);
   }
 
   /** Keeps the heads a flush committed or read, unless a deletion overlapped it. */
-  #remember(batch: readonly PendingAppend[], heads: ReadonlyMap<string, ChainHead>, deletions: number): void {
+  #remember(group: readonly LedgerWrite[], heads: ReadonlyMap<string, ChainHead>, deletions: number): void {
     if (deletions !== this.#deletions) {
-      this.#forget(batch);
+      this.#forget(group);
       return;
     }
-    for (const pending of batch) {
-      for (const { event } of pending.events) {
+    for (const write of group) {
+      for (const { event } of write.events) {
         const head = heads.get(event.stream);
         this.#heads.delete(event.stream);
         if (head) this.#heads.set(event.stream, head);
@@ -634,17 +689,17 @@ export class PostgresLedger implements PostgresLedgerStore {
     }
   }
 
-  #forget(batch: readonly PendingAppend[]): void {
-    for (const pending of batch) {
-      for (const { event } of pending.events) this.#heads.delete(event.stream);
+  #forget(group: readonly LedgerWrite[]): void {
+    for (const write of group) {
+      for (const { event } of write.events) this.#heads.delete(event.stream);
     }
   }
 
-  async #loadState(db: Queryable, batch: readonly PendingAppend[]): Promise<StoredState> {
+  async #loadState(db: Queryable, group: readonly LedgerWrite[]): Promise<StoredState> {
     const streams = new Set<string>();
     const ids = new Set<string>();
-    for (const pending of batch) {
-      for (const { event } of pending.events) {
+    for (const write of group) {
+      for (const { event } of write.events) {
         streams.add(event.stream);
         ids.add(event.id);
       }
@@ -685,21 +740,21 @@ function columnsOf(rows: readonly PreparedEvent[]): unknown[][] {
 }
 
 /**
- * Decides, for each caller in order, whether its events extend the streams — the same rules as
+ * Decides, for each write in order, whether its events extend the streams — the same rules as
  * the in-memory ledger: an id already stored with the same hash is skipped (idempotent
  * re-append), with another hash it is a conflict; otherwise seq must be head + 1 and prevHash the
- * head's hash. A rejected caller's events are left out and do not affect the callers after it.
+ * head's hash. A rejected write's events are left out and do not affect the writes after it.
  */
-function classify(batch: readonly PendingAppend[], stored: StoredState): Classification {
+function classify(group: readonly LedgerWrite[], stored: StoredState): Classification {
   const heads = new Map(stored.heads);
   const hashes = new Map(stored.hashes);
-  const accepted: { pending: PendingAppend; fresh: PreparedEvent[] }[] = [];
-  const rejected = new Map<PendingAppend, CustodyError>();
-  for (const pending of batch) {
+  const accepted: { index: number; fresh: PreparedEvent[] }[] = [];
+  const rejected = new Map<number, CustodyError>();
+  group.forEach((write, index) => {
     const local = new Map<string, ChainHead>();
     const fresh: PreparedEvent[] = [];
     let error: CustodyError | undefined;
-    for (const prepared of pending.events) {
+    for (const prepared of write.events) {
       const { event } = prepared;
       const existing = hashes.get(event.id);
       if (existing !== undefined) {
@@ -723,14 +778,36 @@ function classify(batch: readonly PendingAppend[], stored: StoredState): Classif
       fresh.push(prepared);
     }
     if (error) {
-      rejected.set(pending, error);
-      continue;
+      rejected.set(index, error);
+      return;
     }
     for (const [stream, head] of local) heads.set(stream, head);
     for (const { event } of fresh) hashes.set(event.id, event.hash);
-    accepted.push({ pending, fresh });
-  }
+    accepted.push({ index, fresh });
+  });
   return { accepted, rejected, heads };
+}
+
+/** The keys a write holds in the queue: its streams and its idempotency keys. */
+function writeKeys(write: LedgerWrite): string[] {
+  const keys = new Set<string>();
+  for (const { event } of write.events) keys.add(`stream:${event.stream}`);
+  for (const change of write.changes) keys.add(idempotencyKeyOf(change));
+  return [...keys];
+}
+
+/** The `taken` column of a write statement: each key a claim took, as `[tenant, key]` JSON. */
+function parseTaken(value: unknown): Record<string, unknown>[] {
+  if (!Array.isArray(value)) return [];
+  return value.map((text) => {
+    const [tenant, key] = JSON.parse(String(text)) as [string, string];
+    return { tenant, key };
+  });
+}
+
+/** Checks and encodes events before they are queued: a bad one fails its own write, alone. */
+export function prepareEvents(events: readonly LedgerEvent[]): PreparedEvent[] {
+  return events.map((event, index) => prepare(event, index));
 }
 
 function conflict(event: LedgerEvent, message: string): CustodyError {

@@ -4,6 +4,7 @@ import { migrate, type PostgresMigrateOptions } from './migrations.js';
 import { PostgresApprovals } from './postgres-approval-store.js';
 import { PostgresIdempotency, type PostgresIdempotencyStore } from './postgres-idempotency-store.js';
 import { PostgresLedger, type PostgresLedgerStore } from './postgres-ledger-store.js';
+import { PostgresUnitOfWork, type PostgresUnitOfWorkStore } from './postgres-unit-of-work.js';
 import { checkIdentifier, DEFAULT_SCHEMA, schemaNames } from './schema.js';
 
 /** The part of the `pg` module the adapter uses; inject it with {@link PostgresStoresOptions.pg}. */
@@ -52,6 +53,12 @@ export interface PostgresStores extends RuntimeStores {
   readonly ledger: PostgresLedgerStore;
   readonly approvals: RuntimeStores['approvals'];
   readonly idempotency: PostgresIdempotencyStore;
+  /**
+   * Commits ledger events and an idempotency change in one transaction (the runtime's two commits
+   * per gated write), sharing the ledger's group commit with concurrent runs. Its `ledger` and
+   * `idempotency` are the two stores above.
+   */
+  readonly unitOfWork: PostgresUnitOfWorkStore;
   /** The schema the stores use. */
   readonly schema: string;
   /**
@@ -60,7 +67,7 @@ export interface PostgresStores extends RuntimeStores {
    */
   migrate(options?: PostgresMigrateOptions): Promise<void>;
   /**
-   * Waits for queued ledger appends to commit, then ends the pool if the adapter created it
+   * Waits for queued ledger appends and units of work to commit, then ends the pool if the adapter created it
    * (a `client` you passed stays open). Further calls fail.
    */
   close(): Promise<void>;
@@ -111,10 +118,12 @@ export function createPostgresStores(options: PostgresStoresOptions): PostgresSt
   };
 
   const ledger = new PostgresLedger(pool, names, { maxBatchEvents: settings.maxBatchEvents });
+  const idempotency = new PostgresIdempotency(pool, names);
   return {
     ledger,
     approvals: new PostgresApprovals(pool, names),
-    idempotency: new PostgresIdempotency(pool, names),
+    idempotency,
+    unitOfWork: new PostgresUnitOfWork(ledger, idempotency),
     schema: settings.schema,
     migrate: async (migrateOptions) => migrate(await pool(), settings.schema, migrateOptions),
     close: async () => {

@@ -1,12 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import {
-  type CheckpointKeys,
-  canonicalize,
-  createLedger,
-  type LedgerEvent,
-  readAll,
-  verifyLedger,
-} from '@custody/core';
+import { type CheckpointKeys, createLedger, type LedgerEvent, readAll, verifyLedger } from '@custody/core';
+import { canonicalize } from '@custody/core/ledger';
 import {
   forgedPruneRecord,
   forgedRedactionRecord,

@@ -1,4 +1,5 @@
-import { type ChainHead, type LedgerEvent, sealEvent } from '@custody/core';
+import type { ChainHead, LedgerEvent } from '@custody/core';
+import { sealEvent } from '@custody/core/ledger';
 
 let clock = Date.UTC(2025, 0, 1);
 

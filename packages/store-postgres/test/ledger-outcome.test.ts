@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { type ChainHead, canonicalize, type LedgerEvent, readAll, sealEvent } from '@custody/core';
+import { type ChainHead, type LedgerEvent, readAll } from '@custody/core';
+import { canonicalize, sealEvent } from '@custody/core/ledger';
 import { forgedRedactionRecord, recordPrune, recordRedaction } from '@custody/store-conformance';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,18 +1,20 @@
 import { generateKeyPairSync } from 'node:crypto';
 import {
   CustodyError,
-  canonicalize,
-  checkpointCount,
-  checkpointRoot,
-  createCheckpoint,
   createEd25519Signer,
   InMemoryLedgerStore,
   type LedgerEvent,
   type LedgerQuery,
   readAll,
-  signCheckpoint,
   verifyLedger,
 } from '@custody/core';
+import {
+  canonicalize,
+  checkpointCount,
+  checkpointRoot,
+  createCheckpoint,
+  signCheckpoint,
+} from '@custody/core/ledger';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresStores, type PostgresPool, type PostgresStores } from '../src/index.js';

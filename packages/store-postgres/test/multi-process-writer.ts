@@ -7,7 +7,8 @@
 // Each append re-reads the stream's head and retries on CUSTODY_LEDGER_CONFLICT. It prints
 // `ack <id>=<hash> ...` once an append resolved, and `done <conflicts>` at the end.
 import { createInterface } from 'node:readline';
-import { type ChainHead, CustodyError, type LedgerEvent, sealEvent } from '@custody/core';
+import { type ChainHead, CustodyError, type LedgerEvent } from '@custody/core';
+import { sealEvent } from '@custody/core/ledger';
 import { createPostgresStores } from '../src/index.js';
 
 const HOT_STREAMS = ['mp-hot-a', 'mp-hot-b', 'mp-hot-c'];

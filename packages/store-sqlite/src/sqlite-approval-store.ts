@@ -3,9 +3,9 @@ import {
   type ApprovalRequest,
   type ApprovalStore,
   CustodyError,
-  canonicalize,
   describeValue,
 } from '@custody/core';
+import { canonicalize } from '@custody/core/ledger';
 import { isUniqueViolation, type SqliteConnection, storeClosed, storeFailure } from './sqlite-connection.js';
 import type { SqliteStatement } from './sqlite-driver.js';
 

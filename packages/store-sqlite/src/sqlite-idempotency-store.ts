@@ -1,12 +1,12 @@
 import {
   CustodyError,
-  canonicalize,
   describeValue,
   type IdempotencyClaim,
   type IdempotencyClaimRequest,
   type IdempotencyRecord,
   type IdempotencyStore,
 } from '@custody/core';
+import { canonicalize } from '@custody/core/ledger';
 import { type SqliteConnection, storeClosed, storeFailure } from './sqlite-connection.js';
 import type { SqliteStatement } from './sqlite-driver.js';
 

@@ -1,16 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type ChainHead,
-  CustodyError,
-  canonicalize,
-  type EventDraft,
-  type LedgerEvent,
-  readAll,
-  sealEvent,
-  verifyLedger,
-} from '@custody/core';
+import { type ChainHead, CustodyError, type LedgerEvent, readAll, verifyLedger } from '@custody/core';
+import { canonicalize, type EventDraft, sealEvent } from '@custody/core/ledger';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SqliteDriver } from './sqlite-driver.js';

@@ -1,18 +1,15 @@
 import {
   type ChainHead,
   CustodyError,
-  canonicalize,
   describeValue,
-  eventOutcome,
-  eventToolName,
   type FullLedgerStore,
-  GENESIS_HASH,
   type LedgerCheckpoint,
   type LedgerEvent,
   type LedgerPage,
   type LedgerQuery,
   type LedgerStore,
 } from '@custody/core';
+import { canonicalize, eventOutcome, eventToolName, GENESIS_HASH } from '@custody/core/ledger';
 import { isUniqueViolation, type SqliteConnection, storeClosed, storeFailure } from './sqlite-connection.js';
 import { SqliteDeletionGuards, type StoredHead, type StoredTarget } from './sqlite-deletion-guards.js';
 import type { SqliteStatement } from './sqlite-driver.js';

@@ -1,7 +1,8 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CustodyError, canonicalize, createCheckpoint, sha256Hex } from '@custody/core';
+import { CustodyError } from '@custody/core';
+import { canonicalize, createCheckpoint, sha256Hex } from '@custody/core/ledger';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SqliteDatabase, SqliteDriver } from './sqlite-driver.js';

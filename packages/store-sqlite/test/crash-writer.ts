@@ -9,7 +9,8 @@
 // stores a checkpoint. stdout writes to a pipe are synchronous on Linux, so a line printed is a
 // line the parent gets, even if SIGKILL follows at once.
 import { createInterface } from 'node:readline';
-import { type ChainHead, createLedger, type LedgerEvent, sealEvent } from '@custody/core';
+import { type ChainHead, createLedger, type LedgerEvent } from '@custody/core';
+import { sealEvent } from '@custody/core/ledger';
 import { createSqliteLedgerStore } from '../src/index.js';
 
 const CRASH_STREAMS = ['crash-a', 'crash-b', 'crash-c', 'crash-d'];

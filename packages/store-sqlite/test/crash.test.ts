@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type LedgerEvent, readAll, sealEvent, verifyLedger } from '@custody/core';
+import { type LedgerEvent, readAll, verifyLedger } from '@custody/core';
+import { sealEvent } from '@custody/core/ledger';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createSqliteLedgerStore } from '../src/index.js';

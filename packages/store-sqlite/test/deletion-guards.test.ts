@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CustodyError, canonicalize, createLedger, readAll, verifyLedger } from '@custody/core';
+import { CustodyError, createLedger, readAll, verifyLedger } from '@custody/core';
+import { canonicalize } from '@custody/core/ledger';
 import {
   forgedPruneRecord,
   forgedRedactionRecord,

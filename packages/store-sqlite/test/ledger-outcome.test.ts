@@ -1,14 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type ChainHead,
-  CustodyError,
-  canonicalize,
-  type LedgerEvent,
-  readAll,
-  sealEvent,
-} from '@custody/core';
+import { type ChainHead, CustodyError, type LedgerEvent, readAll } from '@custody/core';
+import { canonicalize, sealEvent } from '@custody/core/ledger';
 import { forgedPruneRecord, forgedRedactionRecord } from '@custody/store-conformance';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

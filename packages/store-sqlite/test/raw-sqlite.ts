@@ -1,4 +1,5 @@
-import { canonicalize, type LedgerCheckpoint, type LedgerEvent } from '@custody/core';
+import type { LedgerCheckpoint, LedgerEvent } from '@custody/core';
+import { canonicalize } from '@custody/core/ledger';
 import type { LedgerEventPatch, LedgerTamper } from '@custody/store-conformance';
 import Database from 'better-sqlite3';
 

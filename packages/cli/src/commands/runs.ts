@@ -1,4 +1,5 @@
-import { EventTypes, eventToolName, type LedgerEvent, type LedgerQuery } from '@custody/core';
+import { EventTypes, type LedgerEvent, type LedgerQuery } from '@custody/core';
+import { eventToolName } from '@custody/core/ledger';
 import { type CliIo, ExitCode, writeLine } from '../cli-io.js';
 import { formatTable } from '../format.js';
 import { type LedgerSource, queryEvents, withLedgerSource } from '../ledger-source.js';

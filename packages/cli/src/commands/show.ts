@@ -1,8 +1,8 @@
-import { describeEvent, renderTimeline } from '@custody/core';
 import { type CliIo, ExitCode, writeLine } from '../cli-io.js';
 import { describeSource, queryEvents, withLedgerSource } from '../ledger-source.js';
 import { expectPositionals, HELP_OPTION, parseFlags } from '../parse-flags.js';
 import { parseStoreArg, STORE_HELP } from '../store-arg.js';
+import { describeEvent, renderTimeline } from '../timeline.js';
 import { UsageError } from '../usage-error.js';
 
 /** Help of `custody show`. */

@@ -4,9 +4,9 @@ import {
   type LedgerCheckpoint,
   type LedgerEvent,
   type LedgerProblem,
-  OPERATOR_RECORD_TYPES,
   verifyLedger,
 } from '@custody/core';
+import { OPERATOR_RECORD_TYPES } from '@custody/core/ledger';
 import { readAnchor } from '../anchor-file.js';
 import { readTrustedKeys, resolveKeyIds, type TrustedKeyFlag } from '../checkpoint-keys.js';
 import { type CliIo, ExitCode, writeLine } from '../cli-io.js';

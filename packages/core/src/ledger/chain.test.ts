@@ -43,12 +43,6 @@ describe('sealEvent', () => {
     expect(second).toMatchObject({ seq: 1, prevHash: first.hash, id: 'run_1:1' });
   });
 
-  it('uses a precomputed payload encoding when given one', () => {
-    const json = reference(draft.payload);
-    const event = sealEvent(draft, undefined, json);
-    expect(event.payloadHash).toBe(sha256Hex(event.salt + json));
-  });
-
   it('refuses a payload JSON cannot carry, before producing an event', () => {
     expect(() => sealEvent({ ...draft, payload: { amount: Number.NaN } }, undefined)).toThrow(
       /CUSTODY|cannot be recorded/,
@@ -97,7 +91,13 @@ describe('StreamSealer', () => {
           const sealer = new StreamSealer(identity);
           let head: ChainHead | undefined;
           for (let i = 0; i <= extra; i++) {
-            const event = sealer.seal(type, '2026-12-03T20:11:00.000Z', spanId, { i }, head);
+            const event = sealer.seal({
+              type,
+              ts: '2026-12-03T20:11:00.000Z',
+              spanId,
+              payload: { i },
+              prev: head,
+            });
             const { hash, payload, salt, ...envelope } = event;
             expect(envelopeJson(event)).toBe(reference(envelope));
             expect(hash).toBe(sha256Hex(reference(envelope)));
@@ -113,9 +113,15 @@ describe('StreamSealer', () => {
 
   it('chains like sealEvent and verifies', () => {
     const sealer = new StreamSealer(draft);
-    const first = sealer.seal('tool.requested', draft.ts, draft.spanId, draft.payload, undefined);
+    const first = sealer.seal({ ...draft, type: 'tool.requested', prev: undefined });
     const second = sealEvent(draft, { seq: first.seq, hash: first.hash });
-    const third = sealer.seal('tool.result', draft.ts, null, { ok: true }, second);
+    const third = sealer.seal({
+      type: 'tool.result',
+      ts: draft.ts,
+      spanId: null,
+      payload: { ok: true },
+      prev: second,
+    });
     expect([first.prevHash, second.prevHash, third.prevHash]).toEqual([
       GENESIS_HASH,
       first.hash,

@@ -56,26 +56,20 @@ export function payloadCommitment(salt: string, payloadCanonicalJson: string): s
  * Turns a draft into the next event of its stream: assigns seq and id, commits to the payload and
  * links to `prev`. The event holds a deep copy of the payload as it was when sealed. Throws
  * `CUSTODY_CANONICAL_INVALID` if the payload is not faithful JSON, before anything is written.
- *
- * @param payloadJson the payload's canonical JSON when the caller already has it (hot path).
- * @param copy false only when the payload is built by the caller from values nobody else holds
- *   and nobody will change (the runtime's own bookkeeping events); skips the snapshot.
  */
-export function sealEvent<P>(
-  draft: EventDraft<P>,
-  prev: ChainHead | undefined,
-  payloadJson?: string,
-  copy = true,
-): LedgerEvent<P> {
-  return new StreamSealer(draft).seal(
-    draft.type,
-    draft.ts,
-    draft.spanId,
-    draft.payload,
-    prev,
-    payloadJson,
-    copy,
-  );
+export function sealEvent<P>(draft: EventDraft<P>, prev: ChainHead | undefined): LedgerEvent<P> {
+  const { type, ts, spanId, payload } = draft;
+  return new StreamSealer(draft).seal({ type, ts, spanId, payload, prev });
+}
+
+/** What {@link StreamSealer.seal} seals: the fields that differ from event to event. */
+export interface SealInput<P> {
+  readonly type: EventType;
+  readonly ts: string;
+  readonly spanId: string | null;
+  readonly payload: P;
+  /** The stream's head before this event; undefined for its first event. */
+  readonly prev: ChainHead | undefined;
 }
 
 /** The envelope fields every event a writer appends to one stream shares. */
@@ -119,22 +113,15 @@ export class StreamSealer {
     this.#tail = `,"stream":${streamJson},"tenant":${JSON.stringify(identity.tenant)},"traceId":${JSON.stringify(identity.traceId)},"ts":`;
   }
 
-  /** Seals the event that follows `prev`; see {@link sealEvent} for `payloadJson` and `copy`. */
-  seal<P>(
-    type: EventType,
-    ts: string,
-    spanId: string | null,
-    payload: P,
-    prev: ChainHead | undefined,
-    payloadJson?: string,
-    copy = true,
-  ): LedgerEvent<P> {
+  /** Seals the event that follows `input.prev`; see {@link sealEvent}. */
+  seal<P>(input: SealInput<P>): LedgerEvent<P> {
+    const { type, ts, spanId, payload, prev } = input;
     if (payload === null || payload === undefined) {
       // A null payload means "erased by a redaction" to every verifier; a fresh event needs a value.
       throw invalidArgument(`event ${type} needs a payload (use {} for none), got ${describeValue(payload)}`);
     }
     const identity = this.#identity;
-    const json = payloadJson ?? canonicalize(payload);
+    const json = canonicalize(payload);
     const salt = randomHex(16);
     const seq = prev ? prev.seq + 1 : 0;
     const payloadHash = payloadCommitment(salt, json);
@@ -176,7 +163,7 @@ export class StreamSealer {
       hash: sha256Hex(envelope),
       // A snapshot, not the caller's object: the app may change its object after recording (an
       // agent appends to its messages array), and the ledger must keep what was hashed.
-      payload: copy ? (JSON.parse(json) as P) : payload,
+      payload: JSON.parse(json) as P,
       salt,
     };
   }

@@ -1,8 +1,8 @@
 import { CustodyError } from '../errors.js';
-import { eventToolName } from '../stores/ledger-store.js';
 import { canonicalize } from './canonical-json.js';
 import type { LedgerCheckpoint } from './checkpoint.js';
 import type { LedgerEvent } from './event.js';
+import { eventToolName } from './event-fields.js';
 
 /** First line of a JSONL export. */
 export interface LedgerExportHeader {

@@ -1,32 +1,9 @@
 import type { LedgerCheckpoint } from '../ledger/checkpoint.js';
 import type { ChainHead, LedgerEvent } from '../ledger/event.js';
+import type { LedgerQuery } from '../ledger/ledger-query.js';
 
-/** Filters for reading the ledger. Every field narrows; all are optional. */
-export interface LedgerQuery {
-  readonly runId?: string;
-  readonly stream?: string;
-  readonly traceId?: string;
-  readonly tenant?: string;
-  /** One event type or several. */
-  readonly type?: string | readonly string[];
-  /** `kind:id` of the actor. */
-  readonly actor?: string;
-  /** Tool name, for tool events. */
-  readonly tool?: string;
-  /**
-   * The outcome an event records (`ok`, `failed`, `allow`, `deny`, `succeeded`, …): its payload's
-   * `status`, else `outcome`, else `effect`. See {@link eventOutcome}.
-   */
-  readonly outcome?: string;
-  /** Inclusive ISO 8601 lower bound on `ts`. */
-  readonly from?: string;
-  /** Exclusive ISO 8601 upper bound on `ts`. */
-  readonly to?: string;
-  /** Page size (default 1000). */
-  readonly limit?: number;
-  /** Opaque cursor from a previous page's `nextCursor`. */
-  readonly cursor?: string;
-}
+// The query filters live beside the events they match, so ledger/ reads them without this port.
+export type { LedgerQuery } from '../ledger/ledger-query.js';
 
 /** One page of events, in the order they were appended. */
 export interface LedgerPage {
@@ -105,38 +82,6 @@ export type FullLedgerStore = LedgerStore &
       'erasePayload' | 'heads' | 'appendCheckpoint' | 'listCheckpoints' | 'deleteStreams' | 'close'
     >
   >;
-
-/** The tool name a tool event is about, if any (read from its payload). */
-export function eventToolName(event: LedgerEvent): string | undefined {
-  const payload = event.payload as { tool?: unknown } | null;
-  return payload && typeof payload.tool === 'string' ? payload.tool : undefined;
-}
-
-/** The outcome an event records: `payload.status ?? payload.outcome ?? payload.effect`, when a string. */
-export function eventOutcome(event: LedgerEvent): string | undefined {
-  const payload = event.payload as { status?: unknown; outcome?: unknown; effect?: unknown } | null;
-  if (payload === null || typeof payload !== 'object') return undefined;
-  const value = payload.status ?? payload.outcome ?? payload.effect;
-  return typeof value === 'string' ? value : undefined;
-}
-
-/** True when `event` passes every filter of `query` (cursor and limit aside). */
-export function matchesLedgerQuery(event: LedgerEvent, query: LedgerQuery): boolean {
-  if (query.runId !== undefined && event.runId !== query.runId) return false;
-  if (query.stream !== undefined && event.stream !== query.stream) return false;
-  if (query.traceId !== undefined && event.traceId !== query.traceId) return false;
-  if (query.tenant !== undefined && event.tenant !== query.tenant) return false;
-  if (query.actor !== undefined && event.actor !== query.actor) return false;
-  if (query.type !== undefined) {
-    if (typeof query.type === 'string' ? event.type !== query.type : !query.type.includes(event.type))
-      return false;
-  }
-  if (query.tool !== undefined && eventToolName(event) !== query.tool) return false;
-  if (query.outcome !== undefined && eventOutcome(event) !== query.outcome) return false;
-  if (query.from !== undefined && event.ts < query.from) return false;
-  if (query.to !== undefined && event.ts >= query.to) return false;
-  return true;
-}
 
 /**
  * Reads every page of a query. Convenient for tests, exports and verification of one run.

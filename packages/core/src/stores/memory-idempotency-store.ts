@@ -15,6 +15,19 @@ export class InMemoryIdempotencyStore implements IdempotencyStore {
   readonly #entries = new Map<string, Entry>();
 
   async claim(request: IdempotencyClaimRequest): Promise<IdempotencyClaim> {
+    return this.claimSync(request);
+  }
+
+  async complete(record: IdempotencyRecord & { ttlMs: number }): Promise<void> {
+    this.completeSync(record);
+  }
+
+  async release(request: { tenant: string; key: string; callId: string }): Promise<void> {
+    this.releaseSync(request);
+  }
+
+  /** {@link InMemoryIdempotencyStore.claim} without a promise, for the memory unit of work. */
+  claimSync(request: IdempotencyClaimRequest): IdempotencyClaim {
     const id = `${request.tenant}\u0000${request.key}`;
     const entry = this.#entries.get(id);
     if (entry?.state === 'completed' && entry.expiresAt > request.now) {
@@ -36,7 +49,7 @@ export class InMemoryIdempotencyStore implements IdempotencyStore {
     return { status: 'claimed' };
   }
 
-  async complete(record: IdempotencyRecord & { ttlMs: number }): Promise<void> {
+  completeSync(record: IdempotencyRecord & { ttlMs: number }): void {
     // Field by field rather than a rest spread, which costs several times as much on the hot path.
     const stored: IdempotencyRecord = {
       tenant: record.tenant,
@@ -53,7 +66,7 @@ export class InMemoryIdempotencyStore implements IdempotencyStore {
     });
   }
 
-  async release(request: { tenant: string; key: string; callId: string }): Promise<void> {
+  releaseSync(request: { tenant: string; key: string; callId: string }): void {
     const id = `${request.tenant}\u0000${request.key}`;
     const entry = this.#entries.get(id);
     if (entry?.state === 'claimed' && entry.callId === request.callId) this.#entries.delete(id);

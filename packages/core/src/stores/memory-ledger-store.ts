@@ -2,8 +2,8 @@ import { CustodyError, describeValue, invalidArgument } from '../errors.js';
 import type { LedgerCheckpoint } from '../ledger/checkpoint.js';
 import { checkPayloadErasure, checkStreamDeletion } from '../ledger/deletion-guards.js';
 import { type ChainHead, GENESIS_HASH, type LedgerEvent } from '../ledger/event.js';
+import { matchesLedgerQuery } from '../ledger/ledger-query.js';
 import type { LedgerPage, LedgerQuery, LedgerStore } from './ledger-store.js';
-import { matchesLedgerQuery } from './ledger-store.js';
 
 const DEFAULT_PAGE = 1000;
 

@@ -1,11 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { makeRuntime, startTriageRun } from '../../test/helpers.js';
+import { createEd25519Signer } from '../ledger/checkpoint-signer.js';
+import { checkOperatorAuthority } from '../ledger/operator-record.js';
 import type { LedgerPage, LedgerQuery } from '../stores/ledger-store.js';
 import { InMemoryLedgerStore } from '../stores/memory-ledger-store.js';
-import { createEd25519Signer } from './checkpoint-signer.js';
 import { createLedger } from './ledger.js';
-import { checkOperatorAuthority } from './operator-record.js';
 
 const pair = generateKeyPairSync('ed25519');
 const opsPair = generateKeyPairSync('ed25519');

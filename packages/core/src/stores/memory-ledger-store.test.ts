@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { InMemoryLedgerStore } from '../stores/memory-ledger-store.js';
-import { sealEvent } from './chain.js';
-import { checkPayloadErasure, checkStreamDeletion, holdsInForce } from './deletion-guards.js';
-import type { LedgerEvent } from './event.js';
+import { sealEvent } from '../ledger/chain.js';
+import { checkPayloadErasure, checkStreamDeletion, holdsInForce } from '../ledger/deletion-guards.js';
+import type { LedgerEvent } from '../ledger/event.js';
+import { InMemoryLedgerStore } from './memory-ledger-store.js';
 
 function append(
   store: InMemoryLedgerStore,

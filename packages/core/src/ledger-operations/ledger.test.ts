@@ -1,10 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { makeRuntime, startTriageRun } from '../../test/helpers.js';
-import { createEd25519Signer } from './checkpoint-signer.js';
+import { createEd25519Signer } from '../ledger/checkpoint-signer.js';
+import { csvCell, parseJsonlExport } from '../ledger/ledger-export.js';
+import { verifyLedger } from '../ledger/verify.js';
 import { createLedger } from './ledger.js';
-import { csvCell, parseJsonlExport } from './ledger-export.js';
-import { verifyLedger } from './verify.js';
 
 async function recordedRuns() {
   const setup = makeRuntime();

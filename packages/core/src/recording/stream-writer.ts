@@ -1,9 +1,9 @@
 import type { Clock } from '../clock.js';
 import { CustodyError } from '../errors.js';
+import type { EventType, LedgerEvent } from '../ledger/event.js';
+import type { Redactor } from '../ledger/redaction-policy.js';
 import type { LedgerStore } from '../stores/ledger-store.js';
-import type { EventType, LedgerEvent } from './event.js';
 import { EventRecorder } from './event-recorder.js';
-import type { Redactor } from './redaction-policy.js';
 
 /** One event to add to a shared stream (an operator stream, or a finished run's). */
 export interface StreamAppend {
@@ -30,13 +30,19 @@ export async function appendToSharedStream(
   redact?: Redactor,
 ): Promise<LedgerEvent> {
   for (let attempt = 1; ; attempt++) {
-    const recorder = new EventRecorder(
-      store,
-      { stream: entry.stream, runId: entry.runId, traceId: null, tenant: entry.tenant, actor: entry.actor },
-      () => clock.now(),
-      await store.head(entry.stream),
+    const recorder = new EventRecorder({
+      stores: { ledger: store },
+      identity: {
+        stream: entry.stream,
+        runId: entry.runId,
+        traceId: null,
+        tenant: entry.tenant,
+        actor: entry.actor,
+      },
+      now: () => clock.now(),
+      head: await store.head(entry.stream),
       redact,
-    );
+    });
     const event = recorder.record(entry.type, entry.payload, null);
     try {
       await recorder.flush();

@@ -1,4 +1,4 @@
-import type { LedgerEvent } from './ledger/event.js';
+import type { LedgerEvent } from '@custody/core';
 
 /** One readable line of a run's story. */
 export interface TimelineEntry {

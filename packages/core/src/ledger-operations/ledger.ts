@@ -1,23 +1,23 @@
 import type { Clock } from '../clock.js';
 import { systemClock } from '../clock.js';
 import { CustodyError, describeValue, invalidArgument } from '../errors.js';
-import { type LedgerQuery, type LedgerStore, readAll } from '../stores/ledger-store.js';
 import {
   checkpointCount,
   checkpointRoot,
   createCheckpoint,
   type LedgerCheckpoint,
   signCheckpoint,
-} from './checkpoint.js';
-import type { CheckpointSigner } from './checkpoint-signer.js';
-import { holdsInForce, isHeld } from './deletion-guards.js';
-import { type ChainHead, EventTypes, type LedgerEvent } from './event.js';
-import { csvLines, jsonlLines } from './ledger-export.js';
-import type { LedgerVerifyOptions } from './ledger-verify-options.js';
-import { signOperatorPayload } from './operator-record.js';
-import { type PrunedStream, prunedStream } from './pruned-stream.js';
-import { appendToSharedStream } from './stream-writer.js';
-import { type LedgerVerification, verifyLedger } from './verify.js';
+} from '../ledger/checkpoint.js';
+import type { CheckpointSigner } from '../ledger/checkpoint-signer.js';
+import { holdsInForce, isHeld } from '../ledger/deletion-guards.js';
+import { type ChainHead, EventTypes, type LedgerEvent } from '../ledger/event.js';
+import { csvLines, jsonlLines } from '../ledger/ledger-export.js';
+import type { LedgerVerifyOptions } from '../ledger/ledger-verify-options.js';
+import { signOperatorPayload } from '../ledger/operator-record.js';
+import { type PrunedStream, prunedStream } from '../ledger/pruned-stream.js';
+import { type LedgerVerification, verifyLedger } from '../ledger/verify.js';
+import { appendToSharedStream } from '../recording/stream-writer.js';
+import { type LedgerQuery, type LedgerStore, readAll } from '../stores/ledger-store.js';
 
 /** Options of {@link createLedger}. */
 export interface LedgerOptions {
