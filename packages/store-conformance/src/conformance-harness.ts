@@ -1,4 +1,4 @@
-import type { ApprovalStore, IdempotencyStore, LedgerStore } from '@custody/core';
+import type { ApprovalStore, IdempotencyStore, LedgerStore, UnitOfWorkStore } from '@custody/core';
 import { describe, it } from 'vitest';
 import type {
   StoreCapability,
@@ -15,6 +15,7 @@ export interface CheckContext {
   ledger: LedgerStore;
   approvals: ApprovalStore;
   idempotency: IdempotencyStore;
+  unitOfWork: UnitOfWorkStore;
   /** Closes the stores and opens them again over the same data. */
   reopen(): Promise<void>;
   events: EventFactory;
@@ -39,6 +40,7 @@ const NEED_TEXT: Record<CheckNeed, string> = {
   ledger: 'a ledger store',
   approvals: 'an approval store',
   idempotency: 'an idempotency store',
+  unitOfWork: 'a unit of work over its ledger and idempotency stores',
   reopen: 'reopen() (durability checks)',
   erasePayload: 'ledger.erasePayload (optional capability)',
   heads: 'ledger.heads (optional capability)',
@@ -83,6 +85,7 @@ export function createCheckDefiner(options: StoreConformanceOptions): DefineChec
           ledger: stores.ledger as LedgerStore,
           approvals: stores.approvals as ApprovalStore,
           idempotency: stores.idempotency as IdempotencyStore,
+          unitOfWork: stores.unitOfWork as UnitOfWorkStore,
           reopen: async () => {
             stores = await instance.reopen!();
             for (const need of needs) {
@@ -95,6 +98,7 @@ export function createCheckDefiner(options: StoreConformanceOptions): DefineChec
             context.ledger = stores.ledger as LedgerStore;
             context.approvals = stores.approvals as ApprovalStore;
             context.idempotency = stores.idempotency as IdempotencyStore;
+            context.unitOfWork = stores.unitOfWork as UnitOfWorkStore;
           },
           events: new EventFactory(`c${++instanceCounter}-`),
           skip: (reason) => test.skip(reason),

@@ -1,4 +1,4 @@
-import type { ApprovalStore, IdempotencyStore, LedgerStore } from '@custody/core';
+import type { ApprovalStore, IdempotencyStore, LedgerStore, UnitOfWorkStore } from '@custody/core';
 
 /**
  * The stores of the adapter under test. Any subset: the suite runs the checks for the stores
@@ -8,6 +8,8 @@ export interface StoreConformanceStores {
   readonly ledger?: LedgerStore | undefined;
   readonly approvals?: ApprovalStore | undefined;
   readonly idempotency?: IdempotencyStore | undefined;
+  /** The unit of work over `ledger` and `idempotency` (its own fields must be those two stores). */
+  readonly unitOfWork?: UnitOfWorkStore | undefined;
 }
 
 /** One fresh instance of the adapter under test, as returned by {@link StoreConformanceOptions.create}. */
@@ -50,6 +52,7 @@ export type StoreCapability =
   | 'ledger'
   | 'approvals'
   | 'idempotency'
+  | 'unitOfWork'
   | 'reopen'
   | 'erasePayload'
   | 'heads'

@@ -10,6 +10,7 @@ import { ledgerErasureChecks } from './ledger-erasure-checks.js';
 import { ledgerGuardChecks } from './ledger-guard-checks.js';
 import { ledgerQueryChecks } from './ledger-query-checks.js';
 import { ledgerRetentionChecks } from './ledger-retention-checks.js';
+import { unitOfWorkChecks } from './unit-of-work-checks.js';
 
 /**
  * Declares the Custody store conformance suite for one adapter, as vitest tests. Call it at the
@@ -72,6 +73,7 @@ export function describeStoreConformance(name: string, options: StoreConformance
     ledgerGuardChecks(check);
     ledgerDurabilityChecks(check);
     idempotencyChecks(check);
+    unitOfWorkChecks(check);
     approvalChecks(check);
   });
 }

@@ -9,6 +9,7 @@ describeStoreConformance('memory', {
     'ledger',
     'approvals',
     'idempotency',
+    'unitOfWork',
     'erasePayload',
     'heads',
     'checkpoints',

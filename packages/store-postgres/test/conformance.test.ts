@@ -20,6 +20,7 @@ describePostgres('PostgreSQL stores', () => {
       'ledger',
       'approvals',
       'idempotency',
+      'unitOfWork',
       'reopen',
       'erasePayload',
       'heads',

@@ -12,3 +12,4 @@ export {
   createSqliteLedgerStore,
   createSqliteStores,
 } from './sqlite-stores.js';
+export type { SqliteUnitOfWorkStore } from './sqlite-unit-of-work.js';

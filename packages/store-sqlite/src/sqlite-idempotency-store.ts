@@ -3,8 +3,11 @@ import {
   describeValue,
   type IdempotencyClaim,
   type IdempotencyClaimRequest,
+  type IdempotencyCompletion,
   type IdempotencyRecord,
+  type IdempotencyRelease,
   type IdempotencyStore,
+  type UnitOfWork,
 } from '@custody/core';
 import { canonicalize } from '@custody/core/ledger';
 import { type SqliteConnection, storeClosed, storeFailure } from './sqlite-connection.js';
@@ -72,76 +75,92 @@ export class SqliteIdempotency implements SqliteIdempotencyStore {
 
   async claim(request: IdempotencyClaimRequest): Promise<IdempotencyClaim> {
     this.#open();
-    checkKey('claim', request);
-    checkString('claim', 'fingerprint', request.fingerprint);
-    checkString('claim', 'callId', request.callId);
-    checkInteger('claim', 'leaseMs', request.leaseMs);
-    checkInteger('claim', 'now', request.now);
-    const { tenant, key, fingerprint, now } = request;
+    checkClaim(request);
     try {
       this.#begin.run();
       try {
-        const row = this.#select.get(tenant, key) as KeyRow | undefined;
-        if (row?.state === 'completed' && row.expires_at! > now) {
-          this.#commit.run();
-          return row.fingerprint === fingerprint
-            ? { status: 'completed', record: toRecord(tenant, key, row) }
-            : { status: 'conflict', fingerprint: row.fingerprint };
-        }
-        if (row?.state === 'claimed' && row.lease_expires_at! > now) {
-          this.#commit.run();
-          return row.fingerprint === fingerprint
-            ? { status: 'in_progress', leaseExpiresAt: row.lease_expires_at! }
-            : { status: 'conflict', fingerprint: row.fingerprint };
-        }
-        this.#claim.run(tenant, key, fingerprint, request.callId, now + request.leaseMs);
+        const answer = this.#claimRow(request);
         this.#commit.run();
-        return { status: 'claimed' };
+        return answer;
       } catch (error) {
         if (this.#connection?.db.inTransaction) this.#rollback.run();
         throw error;
       }
     } catch (error) {
-      throw storeFailure(`claim idempotency key ${JSON.stringify(key)}`, error);
+      throw storeFailure(`claim idempotency key ${JSON.stringify(request.key)}`, error);
     }
   }
 
-  async complete(record: IdempotencyRecord & { readonly ttlMs: number }): Promise<void> {
+  async complete(record: IdempotencyCompletion): Promise<void> {
     this.#open();
-    checkKey('complete', record);
-    checkString('complete', 'fingerprint', record.fingerprint);
-    checkString('complete', 'callId', record.callId);
-    checkInteger('complete', 'completedAt', record.completedAt);
-    checkInteger('complete', 'ttlMs', record.ttlMs);
+    checkCompletion(record);
     const outcome = canonicalize(record.outcome);
     try {
-      this.#complete.run(
-        record.tenant,
-        record.key,
-        record.fingerprint,
-        record.callId,
-        outcome,
-        record.completedAt,
-        record.completedAt + record.ttlMs,
-      );
+      this.#writeCompletion(record, outcome);
     } catch (error) {
       throw storeFailure(`complete idempotency key ${JSON.stringify(record.key)}`, error);
     }
   }
 
-  async release(request: {
-    readonly tenant: string;
-    readonly key: string;
-    readonly callId: string;
-  }): Promise<void> {
+  async release(request: IdempotencyRelease): Promise<void> {
     this.#open();
-    checkKey('release', request);
-    checkString('release', 'callId', request.callId);
+    checkRelease(request);
     try {
       this.#release.run(request.tenant, request.key, request.callId);
     } catch (error) {
       throw storeFailure(`release idempotency key ${JSON.stringify(request.key)}`, error);
     }
+  }
+
+  /**
+   * Checks and encodes a unit of work's idempotency change now, so a bad one fails before it is
+   * queued; the function returned applies it inside a transaction the caller holds, answering
+   * the claim when there is one.
+   */
+  prepareChange(
+    change: Pick<UnitOfWork, 'claim' | 'complete' | 'release'>,
+  ): () => IdempotencyClaim | undefined {
+    this.#open();
+    const { claim, complete, release } = change;
+    if (claim) checkClaim(claim);
+    if (complete) checkCompletion(complete);
+    if (release) checkRelease(release);
+    const outcome = complete && canonicalize(complete.outcome);
+    return () => {
+      if (complete) this.#writeCompletion(complete, outcome!);
+      if (release) this.#release.run(release.tenant, release.key, release.callId);
+      return claim && this.#claimRow(claim);
+    };
+  }
+
+  /** The claim's read and write, inside an immediate transaction the caller holds. */
+  #claimRow(request: IdempotencyClaimRequest): IdempotencyClaim {
+    const { tenant, key, fingerprint, now } = request;
+    const row = this.#select.get(tenant, key) as KeyRow | undefined;
+    if (row?.state === 'completed' && row.expires_at! > now) {
+      return row.fingerprint === fingerprint
+        ? { status: 'completed', record: toRecord(tenant, key, row) }
+        : { status: 'conflict', fingerprint: row.fingerprint };
+    }
+    if (row?.state === 'claimed' && row.lease_expires_at! > now) {
+      return row.fingerprint === fingerprint
+        ? { status: 'in_progress', leaseExpiresAt: row.lease_expires_at! }
+        : { status: 'conflict', fingerprint: row.fingerprint };
+    }
+    this.#claim.run(tenant, key, fingerprint, request.callId, now + request.leaseMs);
+    return { status: 'claimed' };
+  }
+
+  #writeCompletion(record: IdempotencyCompletion, outcome: string): void {
+    this.#complete.run(
+      record.tenant,
+      record.key,
+      record.fingerprint,
+      record.callId,
+      outcome,
+      record.completedAt,
+      record.completedAt + record.ttlMs,
+    );
   }
 
   async close(): Promise<void> {
@@ -164,6 +183,30 @@ function toRecord(tenant: string, key: string, row: KeyRow): IdempotencyRecord {
     callId: row.call_id,
     completedAt: row.completed_at!,
   };
+}
+
+/** Refuses a claim request the store cannot store, before anything is written. */
+export function checkClaim(request: IdempotencyClaimRequest): void {
+  checkKey('claim', request);
+  checkString('claim', 'fingerprint', request.fingerprint);
+  checkString('claim', 'callId', request.callId);
+  checkInteger('claim', 'leaseMs', request.leaseMs);
+  checkInteger('claim', 'now', request.now);
+}
+
+/** Refuses a completion the store cannot store, before anything is written. */
+export function checkCompletion(record: IdempotencyCompletion): void {
+  checkKey('complete', record);
+  checkString('complete', 'fingerprint', record.fingerprint);
+  checkString('complete', 'callId', record.callId);
+  checkInteger('complete', 'completedAt', record.completedAt);
+  checkInteger('complete', 'ttlMs', record.ttlMs);
+}
+
+/** Refuses a release the store cannot apply, before anything is written. */
+export function checkRelease(request: IdempotencyRelease): void {
+  checkKey('release', request);
+  checkString('release', 'callId', request.callId);
 }
 
 function checkKey(method: string, value: { tenant: unknown; key: unknown }): void {

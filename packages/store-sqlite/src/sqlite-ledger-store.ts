@@ -3,11 +3,13 @@ import {
   CustodyError,
   describeValue,
   type FullLedgerStore,
+  GroupCommit,
   type LedgerCheckpoint,
   type LedgerEvent,
   type LedgerPage,
   type LedgerQuery,
   type LedgerStore,
+  type Settled,
 } from '@custody/core';
 import { canonicalize, eventOutcome, eventToolName, GENESIS_HASH } from '@custody/core/ledger';
 import { isUniqueViolation, type SqliteConnection, storeClosed, storeFailure } from './sqlite-connection.js';
@@ -68,33 +70,36 @@ interface EventRow {
 }
 
 /** An event checked and encoded before it joins a group, so the transaction only writes. */
-interface EncodedEvent {
+export interface EncodedEvent {
   readonly event: LedgerEvent;
   readonly params: unknown[];
 }
 
-/** One caller's `append`, waiting for its group's transaction. */
-interface PendingAppend {
+/**
+ * One caller's write, waiting for its group's transaction: events checked and encoded, and for a
+ * unit of work the other writes that commit with them (its idempotency change), applied after
+ * the events in the same savepoint.
+ */
+export interface SqliteWrite<R = undefined> {
   readonly batch: readonly EncodedEvent[];
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
+  readonly alongside?: () => R;
 }
 
 // Taken at load, so a test that installs fake timers later cannot stall every append.
 const scheduleGroup: (callback: () => void) => unknown = globalThis.setImmediate;
 
 /**
- * The ledger over one SQLite table, with group commit: every `append` made before the event loop
- * next turns joins one transaction (one fsync). Each caller's batch runs in its own savepoint,
- * so a conflicting batch is rolled back alone and the rest of the group still commits; each
- * promise settles only after the transaction committed.
+ * The ledger over one SQLite table, with group commit through core's {@link GroupCommit}: every
+ * `append` and unit of work made before the event loop next turns joins one transaction (one
+ * fsync). Each caller's write runs in its own savepoint, so a conflicting one is rolled back
+ * alone and the rest of the group still commits; each promise settles only after the
+ * transaction committed. The write is synchronous, so a read first writes what is queued and
+ * sees every acknowledged write.
  */
 export class SqliteLedger implements SqliteLedgerStore {
   readonly specificationVersion = 'v1' as const;
   #connection: SqliteConnection | undefined;
-  #pending: PendingAppend[] = [];
-  #scheduled = false;
-  readonly #flushGroup = () => this.#flush();
+  readonly #commits: GroupCommit<SqliteWrite<unknown>, unknown>;
   readonly #begin: SqliteStatement;
   readonly #commit: SqliteStatement;
   readonly #rollback: SqliteStatement;
@@ -145,6 +150,13 @@ export class SqliteLedger implements SqliteLedgerStore {
       'INSERT INTO custody_checkpoints (created_at, root, checkpoint) VALUES (?, ?, ?)',
     );
     this.#selectCheckpoints = sql('SELECT checkpoint FROM custody_checkpoints ORDER BY pos');
+    this.#commits = new GroupCommit({
+      write: (group) => this.#writeGroup(group),
+      // The write is synchronous: no group is ever in flight while another forms, so no unit
+      // waits on another's keys, and queue order is commit order.
+      keysOf: () => [],
+      schedule: scheduleGroup,
+    });
   }
 
   append(events: readonly LedgerEvent[], options: { signal?: AbortSignal } = {}): Promise<void> {
@@ -163,25 +175,30 @@ export class SqliteLedger implements SqliteLedgerStore {
       return Promise.reject(error);
     }
     if (batch.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      this.#pending.push({ batch, resolve, reject });
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        scheduleGroup(this.#flushGroup);
-      }
-    });
+    return this.#commits.submit({ batch }, options).then(() => undefined);
+  }
+
+  /**
+   * Queues a write made of encoded events (from {@link encodeBatch}) and, optionally, other writes
+   * that must commit in the same transaction; resolves with what `alongside` answered, once
+   * committed. A conflict among the events rejects it alone, with `alongside` not applied. For
+   * the unit-of-work store over the same connection.
+   */
+  commitWrite<R>(write: SqliteWrite<R>, options: { signal?: AbortSignal } = {}): Promise<R> {
+    if (!this.#connection) return Promise.reject(storeClosed('ledger'));
+    return this.#commits.submit(write, options) as Promise<R>;
   }
 
   async head(stream: string): Promise<ChainHead | undefined> {
     this.#open();
-    this.#flush();
+    this.#commits.startPending();
     const row = this.#selectHead.get(stream) as ChainHead | undefined;
     return row && { seq: row.seq, hash: row.hash };
   }
 
   async read(query: LedgerQuery = {}): Promise<LedgerPage> {
     const connection = this.#open();
-    this.#flush();
+    this.#commits.startPending();
     const { sql, params, limit } = compileQuery(query);
     let rows: EventRow[];
     try {
@@ -196,7 +213,7 @@ export class SqliteLedger implements SqliteLedgerStore {
 
   async erasePayload(eventId: string): Promise<boolean> {
     const connection = this.#open();
-    this.#flush();
+    this.#commits.startPending();
     let erased: boolean;
     try {
       erased = this.#transaction(() => {
@@ -223,7 +240,7 @@ export class SqliteLedger implements SqliteLedgerStore {
     }
     const unique = [...new Set(streams)];
     if (unique.length === 0) return 0;
-    this.#flush();
+    this.#commits.startPending();
     let deleted: number;
     try {
       deleted = this.#transaction(() => {
@@ -277,7 +294,7 @@ export class SqliteLedger implements SqliteLedgerStore {
 
   async heads(): Promise<Record<string, ChainHead>> {
     this.#open();
-    this.#flush();
+    this.#commits.startPending();
     const heads: Record<string, ChainHead> = {};
     try {
       for (const row of this.#selectHeads.all() as { stream: string; seq: number; hash: string }[]) {
@@ -295,7 +312,7 @@ export class SqliteLedger implements SqliteLedgerStore {
       throw invalid(`appendCheckpoint expects a ledger checkpoint, got ${describeValue(checkpoint)}`);
     }
     const json = canonicalize(checkpoint);
-    this.#flush();
+    this.#commits.startPending();
     try {
       this.#insertCheckpoint.run(checkpoint.createdAt, checkpoint.root, json);
     } catch (error) {
@@ -315,7 +332,7 @@ export class SqliteLedger implements SqliteLedgerStore {
 
   async close(): Promise<void> {
     if (!this.#connection) return;
-    this.#flush();
+    this.#commits.startPending();
     if (this.#walDirty) this.#scrubWal();
     this.#connection.release();
     this.#connection = undefined;
@@ -326,22 +343,17 @@ export class SqliteLedger implements SqliteLedgerStore {
     return this.#connection;
   }
 
-  /** Writes every pending append in one transaction. Synchronous: nothing interleaves with it. */
-  #flush(): void {
-    this.#scheduled = false;
-    const group = this.#pending;
-    if (group.length === 0) return;
-    this.#pending = [];
-    const failures = new Array<unknown>(group.length);
+  /** Writes one group in one transaction. Synchronous: nothing interleaves with it. */
+  #writeGroup(group: readonly SqliteWrite<unknown>[]): Settled<unknown>[] {
     try {
       this.#begin.run();
       try {
-        if (group.length === 1) {
-          this.#insertBatch(group[0]!.batch);
-        } else {
-          for (let i = 0; i < group.length; i++) failures[i] = this.#insertInSavepoint(group[i]!.batch);
-        }
+        const answers =
+          group.length === 1
+            ? [{ ok: true as const, value: this.#writeOne(group[0]!) }]
+            : group.map((write) => this.#writeInSavepoint(write));
         this.#commit.run();
+        return answers;
       } catch (error) {
         if (this.#connection?.db.inTransaction) this.#rollback.run();
         throw error;
@@ -349,36 +361,33 @@ export class SqliteLedger implements SqliteLedgerStore {
     } catch (error) {
       // A lone caller's own conflict, or a failure of the whole transaction (disk full, I/O,
       // lock timeout): nothing of the group was written.
-      const reason = CustodyError.isInstance(error)
-        ? error
-        : new CustodyError(
-            'CUSTODY_LEDGER_WRITE_FAILED',
-            `SQLite could not commit ${group.length} append(s): ${error instanceof Error ? error.message : String(error)}; nothing was written`,
-            { cause: error },
-          );
-      for (const caller of group) caller.reject(reason);
-      return;
-    }
-    for (let i = 0; i < group.length; i++) {
-      const failure = failures[i];
-      if (failure === undefined) group[i]!.resolve();
-      else group[i]!.reject(failure);
+      if (CustodyError.isInstance(error)) throw error;
+      throw new CustodyError(
+        'CUSTODY_LEDGER_WRITE_FAILED',
+        `SQLite could not commit ${group.length} write(s): ${error instanceof Error ? error.message : String(error)}; nothing was written`,
+        { cause: error },
+      );
     }
   }
 
-  /** One caller's batch inside the group: its own conflict is returned, anything else aborts the group. */
-  #insertInSavepoint(batch: readonly EncodedEvent[]): unknown {
+  /** One caller's write inside the group: its own conflict is its answer, anything else aborts the group. */
+  #writeInSavepoint(write: SqliteWrite<unknown>): Settled<unknown> {
     this.#savepoint.run();
     try {
-      this.#insertBatch(batch);
+      const value = this.#writeOne(write);
       this.#releaseSavepoint.run();
-      return undefined;
+      return { ok: true, value };
     } catch (error) {
       if (!CustodyError.isInstance(error)) throw error;
       this.#rollbackToSavepoint.run();
       this.#releaseSavepoint.run();
-      return error;
+      return { ok: false, error };
     }
+  }
+
+  #writeOne(write: SqliteWrite<unknown>): unknown {
+    this.#insertBatch(write.batch);
+    return write.alongside?.();
   }
 
   /** Checks each event against its stream's stored head and inserts it; same semantics as core's memory ledger. */
@@ -437,7 +446,7 @@ const STRING_FIELDS = [
 const NULLABLE_FIELDS = ['runId', 'traceId', 'spanId', 'salt'] as const;
 
 /** Checks the shape of every event and encodes its row: the payload as canonical JSON text. */
-function encodeBatch(events: readonly LedgerEvent[]): EncodedEvent[] {
+export function encodeBatch(events: readonly LedgerEvent[]): EncodedEvent[] {
   if (!Array.isArray(events))
     throw invalid(`append expects an array of sealed events, got ${describeValue(events)}`);
   return events.map((event, index) => {

@@ -4,12 +4,19 @@ import { SqliteConnection } from './sqlite-connection.js';
 import { SqliteIdempotency, type SqliteIdempotencyStore } from './sqlite-idempotency-store.js';
 import { SqliteLedger, type SqliteLedgerStore } from './sqlite-ledger-store.js';
 import { resolveSqliteOptions, type SqliteStoreOptions } from './sqlite-options.js';
+import { SqliteUnitOfWork, type SqliteUnitOfWorkStore } from './sqlite-unit-of-work.js';
 
 /** The three durable stores over one SQLite file, ready to pass to `createRuntime`. */
 export interface SqliteStores extends RuntimeStores {
   readonly ledger: SqliteLedgerStore;
   readonly approvals: SqliteApprovalStore;
   readonly idempotency: SqliteIdempotencyStore;
+  /**
+   * Commits ledger events and an idempotency change in one transaction (the runtime's two commits
+   * per gated write, one per read), sharing the ledger's group commit with concurrent runs. Its
+   * `ledger` and `idempotency` are the two stores above.
+   */
+  readonly unitOfWork: SqliteUnitOfWorkStore;
   /** The absolute path of the database file (or `':memory:'`). */
   readonly path: string;
   /** Commits pending appends and closes the database. Calling it again does nothing. */
@@ -42,6 +49,7 @@ export function createSqliteStores(options?: SqliteStoreOptions): SqliteStores {
     ledger,
     approvals,
     idempotency,
+    unitOfWork: new SqliteUnitOfWork(ledger, idempotency),
     path: connection.path,
     close: async () => {
       await ledger.close();

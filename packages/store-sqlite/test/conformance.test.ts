@@ -9,6 +9,7 @@ describeStoreConformance('sqlite', {
     'ledger',
     'approvals',
     'idempotency',
+    'unitOfWork',
     'reopen',
     'erasePayload',
     'heads',
