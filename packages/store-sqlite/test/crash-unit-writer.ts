@@ -6,28 +6,18 @@
 // Same protocol as crash-writer.ts: `loaded`, wait for `go`, `ready`, then for each unit a
 // `try <json>` line before the commit and an `ack <json>` line once it resolved, where the JSON
 // names the unit's events (`id=hash`), its key and whether it claims or completes it.
-import { createInterface } from 'node:readline';
 import type { ChainHead, LedgerEvent } from '@custody/core';
 import { sealEvent } from '@custody/core/ledger';
 import { createSqliteStores } from '../src/index.js';
+import { loadedThenWaitForGo, say } from './writer-protocol.js';
 
 const STREAMS = ['unit-a', 'unit-b', 'unit-c', 'unit-d', 'unit-e', 'unit-f'];
 
 async function main(): Promise<void> {
   const [path, seed] = process.argv.slice(2);
   if (!path || !seed) throw new Error('usage: crash-unit-writer.ts <path> <seed>');
-  const say = (line: string) => process.stdout.write(`${line}\n`);
 
-  say('loaded');
-  await new Promise<void>((resolve) => {
-    const lines = createInterface({ input: process.stdin });
-    lines.on('line', (line) => {
-      if (line !== 'go') return;
-      lines.close();
-      process.stdin.destroy();
-      resolve();
-    });
-  });
+  await loadedThenWaitForGo();
 
   const stores = createSqliteStores({ path });
   const heads = new Map<string, ChainHead | undefined>();

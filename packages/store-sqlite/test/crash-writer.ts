@@ -8,10 +8,10 @@
 // `try <id>=<hash> ...` and after the append resolved `ack <id>=<hash> ...`; every few rounds it
 // stores a checkpoint. stdout writes to a pipe are synchronous on Linux, so a line printed is a
 // line the parent gets, even if SIGKILL follows at once.
-import { createInterface } from 'node:readline';
 import { type ChainHead, createLedger, type LedgerEvent } from '@custody/core';
 import { sealEvent } from '@custody/core/ledger';
 import { createSqliteLedgerStore } from '../src/index.js';
+import { loadedThenWaitForGo, say } from './writer-protocol.js';
 
 const CRASH_STREAMS = ['crash-a', 'crash-b', 'crash-c', 'crash-d'];
 
@@ -26,19 +26,8 @@ async function main(): Promise<void> {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  const say = (line: string) => process.stdout.write(`${line}\n`);
 
-  say('loaded');
-  await new Promise<void>((resolve) => {
-    const lines = createInterface({ input: process.stdin });
-    lines.on('line', (line) => {
-      if (line !== 'go') return;
-      // Nothing else comes on stdin: stop listening, so it keeps nothing alive.
-      lines.close();
-      process.stdin.destroy();
-      resolve();
-    });
-  });
+  await loadedThenWaitForGo();
 
   const store = createSqliteLedgerStore({ path });
   const ledger = createLedger({ store });
