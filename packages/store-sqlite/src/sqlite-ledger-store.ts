@@ -77,8 +77,8 @@ export interface EncodedEvent {
 
 /**
  * One caller's write, waiting for its group's transaction: events checked and encoded, and for a
- * unit of work the other writes that commit with them (its idempotency change), applied after
- * the events in the same savepoint.
+ * unit of work the other writes that commit with them (its idempotency change), applied right
+ * after its events, so a conflict among them leaves `alongside` unapplied.
  */
 export interface SqliteWrite<R = undefined> {
   readonly batch: readonly EncodedEvent[];
