@@ -114,6 +114,7 @@ export type {
   UnitOfWorkResult,
   UnitOfWorkStore,
 } from './stores/unit-of-work.js';
+export { assertUnitOfWork } from './stores/unit-of-work.js';
 export { CustodyAttributes, GenAiAttributes, GenAiOperations } from './telemetry/attributes.js';
 export type {
   AnyTool,

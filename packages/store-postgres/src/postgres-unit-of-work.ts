@@ -1,5 +1,5 @@
 import type { UnitOfWork, UnitOfWorkResult, UnitOfWorkStore } from '@custody/core';
-import { CustodyError, describeValue } from '@custody/core';
+import { assertUnitOfWork } from '@custody/core';
 import { throwIfAborted } from './database.js';
 import { prepareChanges } from './idempotency-changes.js';
 import type { PostgresIdempotency, PostgresIdempotencyStore } from './postgres-idempotency-store.js';
@@ -30,12 +30,7 @@ export class PostgresUnitOfWork implements PostgresUnitOfWorkStore {
   commit(work: UnitOfWork, options: { signal?: AbortSignal } = {}): Promise<UnitOfWorkResult> {
     try {
       throwIfAborted(options.signal, 'unit of work commit');
-      if (typeof work !== 'object' || work === null || !Array.isArray(work.events)) {
-        throw new CustodyError(
-          'CUSTODY_INVALID_ARGUMENT',
-          `unit of work commit takes { events, claim?, complete?, release? }, got ${describeValue(work)}`,
-        );
-      }
+      assertUnitOfWork(work);
       // Checked and encoded before queueing: a bad unit fails here, alone.
       const write = { events: prepareEvents(work.events), changes: prepareChanges(work) };
       return this.ledger.commitWrite(write, options);

@@ -1,6 +1,6 @@
 import {
+  assertUnitOfWork,
   CustodyError,
-  describeValue,
   type UnitOfWork,
   type UnitOfWorkResult,
   type UnitOfWorkStore,
@@ -39,12 +39,7 @@ export class SqliteUnitOfWork implements SqliteUnitOfWorkStore {
           { cause: options.signal.reason },
         );
       }
-      if (typeof work !== 'object' || work === null || !Array.isArray(work.events)) {
-        throw new CustodyError(
-          'CUSTODY_INVALID_ARGUMENT',
-          `unit of work commit takes { events, claim?, complete?, release? }, got ${describeValue(work)}`,
-        );
-      }
+      assertUnitOfWork(work);
       // Checked and encoded before queueing: a bad unit fails here, alone, and writes nothing.
       const batch = encodeBatch(work.events);
       const change = this.idempotency.prepareChange(work);

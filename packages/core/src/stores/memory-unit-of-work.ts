@@ -1,7 +1,11 @@
-import { CustodyError, describeValue } from '../errors.js';
 import type { InMemoryIdempotencyStore } from './memory-idempotency-store.js';
 import type { InMemoryLedgerStore } from './memory-ledger-store.js';
-import type { UnitOfWork, UnitOfWorkResult, UnitOfWorkStore } from './unit-of-work.js';
+import {
+  assertUnitOfWork,
+  type UnitOfWork,
+  type UnitOfWorkResult,
+  type UnitOfWorkStore,
+} from './unit-of-work.js';
 
 /**
  * The unit of work over the memory ledger and idempotency stores: the events are checked and
@@ -23,12 +27,7 @@ export class InMemoryUnitOfWork implements UnitOfWorkStore {
   }
 
   commitSync(work: UnitOfWork): UnitOfWorkResult {
-    if (typeof work !== 'object' || work === null || !Array.isArray(work.events)) {
-      throw new CustodyError(
-        'CUSTODY_INVALID_ARGUMENT',
-        `unit of work commit takes { events, claim?, complete?, release? }, got ${describeValue(work)}`,
-      );
-    }
+    assertUnitOfWork(work);
     this.ledger.appendSync(work.events);
     if (work.complete) this.idempotency.completeSync(work.complete);
     if (work.release) this.idempotency.releaseSync(work.release);

@@ -1,3 +1,4 @@
+import { CustodyError, describeValue } from '../errors.js';
 import type { LedgerEvent } from '../ledger/event.js';
 import type {
   IdempotencyClaim,
@@ -64,4 +65,17 @@ export interface UnitOfWorkStore {
    * promise, throwing where `commit` would reject.
    */
   commitSync?(work: UnitOfWork): UnitOfWorkResult;
+}
+
+/**
+ * Refuses what is not a unit of work, with `CUSTODY_INVALID_ARGUMENT`: every adapter's `commit`
+ * calls it first, so a malformed unit is refused alike everywhere and writes nothing.
+ */
+export function assertUnitOfWork(work: unknown): asserts work is UnitOfWork {
+  if (typeof work !== 'object' || work === null || !Array.isArray((work as UnitOfWork).events)) {
+    throw new CustodyError(
+      'CUSTODY_INVALID_ARGUMENT',
+      `unit of work commit takes { events, claim?, complete?, release? }, got ${describeValue(work)}`,
+    );
+  }
 }
